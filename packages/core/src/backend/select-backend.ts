@@ -56,7 +56,8 @@ async function requireNode(name: string): Promise<unknown> {
 
 function describe(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
-  if (/Cannot find (module|package)|ERR_MODULE_NOT_FOUND|MODULE_NOT_FOUND/.test(message)) return 'not installed';
+  // Node says "Cannot find module/package"; bundlers and vite say "Could not resolve" / "Failed to resolve".
+  if (/Cannot find (module|package)|MODULE_NOT_FOUND|(Could not|Failed to) resolve/.test(message)) return 'not installed';
   return message.split('\n')[0];
 }
 

@@ -81,3 +81,64 @@ export function expectClose(
     );
   }
 }
+
+export interface RefArray {
+  values: Float64Array;
+  shape: number[];
+}
+
+export interface OpCheck {
+  /** Input shapes; inputs are deterministic pseudo-random values rounded to float32. */
+  inputs: number[][];
+  op: (...inputs: tf.Tensor[]) => tf.Tensor;
+  /** Float64 reference of the same computation, independent of tfjs. */
+  reference: (...inputs: RefArray[]) => RefArray;
+  /** Inputs whose gradient is checked (default: all). */
+  gradientOf?: number[];
+  seed?: number;
+  /** Override the input values (e.g. to avoid kinks of ReLU-like ops). */
+  values?: (i: number, n: number) => Float64Array;
+}
+
+/**
+ * The per-op checklist on the active backend: output shape and values against the float64 reference, the
+ * gradient of Σ r·op(x) (r fixed and random) against central finite differences of the reference, and no
+ * leaked tensors.
+ */
+export async function checkOp(check: OpCheck): Promise<void> {
+  const seed = check.seed ?? 7;
+  const inputs: RefArray[] = check.inputs.map((shape, i) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const raw = check.values ? check.values(i, n) : testValues(n, seed + 101 * i);
+    return { values: raw.map((v) => Math.fround(v)), shape };
+  });
+  const expected = check.reference(...inputs);
+  const weights = testValues(expected.values.length, seed + 999).map((v) => Math.fround(v));
+
+  const before = tf.memory().numTensors;
+  const tensors = inputs.map((a) => tf.tensor(Float32Array.from(a.values), a.shape));
+  const weightTensor = tf.tensor(Float32Array.from(weights), expected.shape);
+  const out = check.op(...tensors);
+  expect(out.shape).toEqual(expected.shape);
+  const outValues = await out.data();
+  expectClose(outValues, expected.values);
+  out.dispose();
+
+  const which = check.gradientOf ?? inputs.map((_, i) => i);
+  const loss = (...xs: tf.Tensor[]): tf.Scalar => tf.sum(tf.mul(check.op(...xs), weightTensor));
+  const grads = tf.grads(loss)(tensors);
+  for (const i of which) {
+    const refLoss = (probe: Float64Array): number => {
+      const args = inputs.map((a, j) => (j === i ? { values: probe, shape: a.shape } : a));
+      const y = check.reference(...args).values;
+      let s = 0;
+      for (let k = 0; k < y.length; k++) s += y[k] * weights[k];
+      return s;
+    };
+    const numeric = finiteDifferenceGradient(refLoss, inputs[i].values);
+    expect(grads[i].shape).toEqual(inputs[i].shape);
+    expectClose(await grads[i].data(), numeric, { rel: 1e-4, abs: 1e-5 });
+  }
+  tf.dispose([...grads, ...tensors, weightTensor]);
+  expect(tf.memory().numTensors).toBe(before);
+}

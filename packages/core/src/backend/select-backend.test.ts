@@ -1,0 +1,35 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { expect, test } from 'vitest';
+import '../testing/harness';
+import { describeBackendChoice, selectBackend } from './select-backend';
+
+test('auto passes over the native backends when they are not installed and picks wasm', async () => {
+  const choice = await selectBackend('auto');
+  expect(choice.name).toBe('wasm');
+  expect(tf.getBackend()).toBe('wasm');
+  const names = choice.attempts.map((a) => a.name);
+  expect(names).toEqual(['tensorflow-gpu', 'tensorflow', 'wasm']);
+  for (const skipped of choice.attempts.slice(0, 2)) {
+    expect(skipped.ok).toBe(false);
+    expect(skipped.reason).toBe('not installed');
+  }
+  expect(describeBackendChoice(choice)).toBe(
+    'backend wasm (passed over: tensorflow-gpu: not installed; tensorflow: not installed)',
+  );
+});
+
+test('an explicit name is used as given', async () => {
+  expect((await selectBackend('cpu')).name).toBe('cpu');
+  expect((await selectBackend('wasm')).name).toBe('wasm');
+});
+
+test('an unknown name lists the valid ones', async () => {
+  await expect(selectBackend('tpu')).rejects.toThrow(
+    "unknown backend 'tpu': choose one of auto, tensorflow-gpu, tensorflow, wasm, cpu, webgl, webgpu",
+  );
+});
+
+test('an unavailable backend says why and lists the valid names', async () => {
+  await expect(selectBackend('tensorflow')).rejects.toThrow(/backend 'tensorflow' is unavailable: tensorflow \(not installed\)\. Valid names: auto/);
+  await expect(selectBackend('webgl')).rejects.toThrow(/backend 'webgl' is unavailable/);
+});

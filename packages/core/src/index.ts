@@ -1,0 +1,43 @@
+// @qsattn/core: backend choice, exact PyTorch-semantics layers and their gradients, seeded init, weight I/O.
+import './register';
+
+export {
+  BACKEND_NAMES,
+  BackendError,
+  describeBackendChoice,
+  selectBackend,
+  type BackendAttempt,
+  type BackendChoice,
+  type BackendName,
+} from './backend/select-backend';
+
+export { conv2d, type Conv2dOptions } from './ops/conv2d';
+export { convTranspose2d, convTranspose2dOutputSize, type ConvTranspose2dOptions } from './ops/conv-transpose2d';
+export { depthwiseConvTranspose2d, type DepthwiseConvTranspose2dOptions } from './ops/depthwise-conv-transpose2d';
+export { reflectionPad } from './ops/reflection-pad';
+export { replicationPad } from './ops/replication-pad';
+export { instanceNorm } from './ops/instance-norm';
+export {
+  blurFilter,
+  blurKernel,
+  downsample,
+  upsample,
+  type DownsampleOptions,
+  type UpsampleOptions,
+} from './ops/blur';
+export { linear } from './ops/linear';
+export { leakyRelu } from './ops/activations';
+export { l2Normalize } from './ops/l2-normalize';
+export type { Pair, Padding2d } from './ops/pair';
+
+export { Rng, type RngState } from './init/rng';
+export {
+  INIT_TYPES,
+  initWeight,
+  kaimingNormal,
+  normal,
+  orthogonal,
+  torchFans,
+  xavierNormal,
+  type InitScheme,
+} from './init/initializers';

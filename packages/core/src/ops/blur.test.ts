@@ -1,0 +1,47 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, test } from 'vitest';
+import { checkOp, expectClose, TEST_BACKENDS, useBackend } from '../testing/harness';
+import { depthwiseConvTranspose2dRef, downsampleRef, upsampleRef } from '../testing/reference';
+import { blurKernel, downsample, upsample } from './blur';
+import { depthwiseConvTranspose2d } from './depthwise-conv-transpose2d';
+
+describe.each(TEST_BACKENDS)('anti-aliased resampling on %s', (backend) => {
+  test.each([[[1, 6, 6, 2]], [[2, 5, 7, 3]]])('downsample %j', async (shape) => {
+    await useBackend(backend);
+    await checkOp({ inputs: [shape], op: (x) => downsample(x as tf.Tensor4D), reference: (x) => downsampleRef(x) });
+  });
+
+  test.each([[[1, 3, 3, 2]], [[2, 2, 4, 3]]])('upsample %j is exactly 2H×2W', async (shape) => {
+    await useBackend(backend);
+    await checkOp({ inputs: [shape], op: (x) => upsample(x as tf.Tensor4D), reference: (x) => upsampleRef(x) });
+  });
+
+  test('depthwiseConvTranspose2d, gradients for input and filter', async () => {
+    await useBackend(backend);
+    await checkOp({
+      inputs: [[1, 3, 4, 2], [3, 3, 2, 1]],
+      op: (x, f) => depthwiseConvTranspose2d(x as tf.Tensor4D, f as tf.Tensor4D, { stride: 2, padding: 1 }),
+      reference: (x, f) => depthwiseConvTranspose2dRef(x, f, 2, 1),
+    });
+  });
+
+  test('a constant image stays constant away from the border', async () => {
+    await useBackend(backend);
+    const x = tf.fill([1, 8, 8, 1], 2) as tf.Tensor4D;
+    const down = downsample(x);
+    const up = upsample(x);
+    expect(down.shape).toEqual([1, 4, 4, 1]);
+    expect(up.shape).toEqual([1, 16, 16, 1]);
+    expectClose(await down.data(), new Float32Array(16).fill(2));
+    expectClose(await up.data(), new Float32Array(256).fill(2));
+    tf.dispose([x, down, up]);
+  });
+});
+
+test('blur kernels match the official filters', () => {
+  expect(Array.from(blurKernel(3))).toEqual([1, 2, 1, 2, 4, 2, 1, 2, 1].map((v) => v / 16));
+  const up = blurKernel(4, 4);
+  expect(up[0]).toBeCloseTo(4 / 64, 7);
+  expect(up[5]).toBeCloseTo((9 * 4) / 64, 7);
+  expect(() => blurKernel(8)).toThrow(/1 to 7/);
+});
