@@ -41,3 +41,42 @@ export {
   xavierNormal,
   type InitScheme,
 } from './init/initializers';
+
+export { TorchParameters, type ParamLayout, type ParamSpec } from './params/parameters';
+
+export { WeightFileError } from './io/errors';
+export {
+  nchwToNhwc,
+  nhwcToNchw,
+  tfjsConvToTorch,
+  tfjsConvTransposeToTorch,
+  tfjsDepthwiseToTorch,
+  tfjsLinearToTorch,
+  torchConvToTfjs,
+  torchConvTransposeToTfjs,
+  torchDepthwiseToTfjs,
+  torchLinearToTfjs,
+} from './io/layout';
+export { readSafetensors, writeSafetensors, type SafetensorsContents, type SafetensorsMetadata } from './io/safetensors';
+export { readPth } from './io/pth';
+export { RAW_DTYPES, type RawDtype, type RawTensor, type RawTensorMap } from './io/raw-tensor';
+export { rawToTensor, rawToTensors, tensorsToRaw } from './io/tensor-convert';
+export { checkStateDictShapes } from './io/shape-check';
+export {
+  WEIGHT_FILE_FORMATS,
+  detectWeightFormat,
+  loadStateDict,
+  readWeightFile,
+  saveSafetensors,
+  type LoadStateDictOptions,
+  type WeightFileFormat,
+} from './io/state-dict';
+export {
+  TFJS_WEIGHTS_MANIFEST,
+  decodeTfjsWeights,
+  encodeTfjsWeights,
+  loadTfjsWeights,
+  saveTfjsWeights,
+  type TfjsWeightFiles,
+  type TfjsWeightsJson,
+} from './io/tfjs-weights';

@@ -1,0 +1,137 @@
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  blurFilter,
+  conv2d,
+  convTranspose2d,
+  downsample,
+  instanceNorm,
+  leakyRelu,
+  reflectionPad,
+  upsample,
+  type ParamSpec,
+  type TorchParameters,
+} from '@qsattn/core';
+
+/** One entry of an official `nn.Sequential`; its index in the list is its checkpoint name `model.<i>`. */
+export type LayerSpec =
+  | { kind: 'reflectionPad'; padding: number }
+  | { kind: 'conv'; inC: number; outC: number; kernel: number; stride: number; padding: number; bias: boolean }
+  | {
+      kind: 'convTranspose';
+      inC: number;
+      outC: number;
+      kernel: number;
+      stride: number;
+      padding: number;
+      outputPadding: number;
+      bias: boolean;
+    }
+  | { kind: 'instanceNorm' }
+  | { kind: 'relu' }
+  | { kind: 'leakyRelu'; slope: number }
+  | { kind: 'tanh' }
+  | { kind: 'downsample'; channels: number }
+  | { kind: 'upsample'; channels: number }
+  | { kind: 'resnetBlock'; channels: number };
+
+function convParams(prefix: string, inC: number, outC: number, k: number, bias: boolean, transpose: boolean): ParamSpec[] {
+  const specs: ParamSpec[] = [
+    {
+      name: `${prefix}weight`,
+      torchShape: transpose ? [inC, outC, k, k] : [outC, inC, k, k],
+      layout: transpose ? 'convTranspose' : 'conv',
+      trainable: true,
+      initial: 'weight',
+    },
+  ];
+  if (bias) specs.push({ name: `${prefix}bias`, torchShape: [outC], layout: 'vector', trainable: true, initial: 'zeros' });
+  return specs;
+}
+
+/** The residual block's inner list: pad, conv, IN, ReLU, pad, conv, IN (convs at 1 and 5, as checkpoints name them). */
+function resnetBlockLayers(channels: number): LayerSpec[] {
+  const conv: LayerSpec = { kind: 'conv', inC: channels, outC: channels, kernel: 3, stride: 1, padding: 0, bias: true };
+  return [
+    { kind: 'reflectionPad', padding: 1 },
+    conv,
+    { kind: 'instanceNorm' },
+    { kind: 'relu' },
+    { kind: 'reflectionPad', padding: 1 },
+    conv,
+    { kind: 'instanceNorm' },
+  ];
+}
+
+/** The tensors a layer owns, named `<prefix>weight` etc. in PyTorch layout. */
+export function layerParams(spec: LayerSpec, prefix: string): ParamSpec[] {
+  switch (spec.kind) {
+    case 'conv':
+      return convParams(prefix, spec.inC, spec.outC, spec.kernel, spec.bias, false);
+    case 'convTranspose':
+      return convParams(prefix, spec.inC, spec.outC, spec.kernel, spec.bias, true);
+    case 'downsample':
+    case 'upsample': {
+      const size = spec.kind === 'downsample' ? 3 : 4;
+      const scale = spec.kind === 'downsample' ? 1 : 4;
+      return [
+        {
+          name: `${prefix}filt`,
+          torchShape: [spec.channels, 1, size, size],
+          layout: 'depthwise',
+          trainable: false,
+          initial: { buffer: () => blurFilter(size, spec.channels, scale) },
+        },
+      ];
+    }
+    case 'resnetBlock':
+      return resnetBlockLayers(spec.channels).flatMap((inner, i) => layerParams(inner, `${prefix}conv_block.${i}.`));
+    default:
+      return [];
+  }
+}
+
+/** Runs one layer; `params` holds its tensors under `prefix`. */
+export function applyLayer(spec: LayerSpec, x: tf.Tensor4D, params: TorchParameters, prefix: string): tf.Tensor4D {
+  switch (spec.kind) {
+    case 'reflectionPad':
+      return reflectionPad(x, spec.padding);
+    case 'conv':
+      return conv2d(
+        x,
+        params.get(`${prefix}weight`) as tf.Tensor4D,
+        spec.bias ? (params.get(`${prefix}bias`) as tf.Tensor1D) : null,
+        { stride: spec.stride, padding: spec.padding },
+      );
+    case 'convTranspose':
+      return convTranspose2d(
+        x,
+        params.get(`${prefix}weight`) as tf.Tensor4D,
+        spec.bias ? (params.get(`${prefix}bias`) as tf.Tensor1D) : null,
+        { stride: spec.stride, padding: spec.padding, outputPadding: spec.outputPadding },
+      );
+    case 'instanceNorm':
+      return instanceNorm(x);
+    case 'relu':
+      return tf.relu(x);
+    case 'leakyRelu':
+      return leakyRelu(x, spec.slope) as tf.Tensor4D;
+    case 'tanh':
+      return tf.tanh(x);
+    case 'downsample':
+      return downsample(x, { filter: params.get(`${prefix}filt`) as tf.Tensor4D });
+    case 'upsample':
+      return upsample(x, { filter: params.get(`${prefix}filt`) as tf.Tensor4D });
+    case 'resnetBlock': {
+      let h = x;
+      resnetBlockLayers(spec.channels).forEach((inner, i) => {
+        h = applyLayer(inner, h, params, `${prefix}conv_block.${i}.`);
+      });
+      return tf.add(x, h);
+    }
+  }
+}
+
+/** Every tensor of a flat official list, named `model.<index>.…`. */
+export function sequentialParams(layers: readonly LayerSpec[]): ParamSpec[] {
+  return layers.flatMap((spec, i) => layerParams(spec, `model.${i}.`));
+}
