@@ -80,3 +80,5 @@ export {
   type TfjsWeightFiles,
   type TfjsWeightsJson,
 } from './io/tfjs-weights';
+
+export { TorchAdam, type AdamOptions, type AdamState } from './optim/adam';
