@@ -21,7 +21,9 @@ describe.each(TEST_BACKENDS)('TorchAdam on %s', (backend) => {
   test('matches PyTorch Adam over several steps, and its state round-trips', async () => {
     await useBackend(backend);
     const before = tf.memory().numTensors;
-    const p = tf.variable(tf.tensor1d([0.5, -1.25, 2]));
+    const initial = tf.tensor1d([0.5, -1.25, 2]);
+    const p = tf.variable(initial);
+    initial.dispose();
     const opt = new TorchAdam(new Map([['w', p]]), { lr: 2e-4, beta1: 0.5, beta2: 0.999 });
     const grads = [
       [0.1, -0.02, 3],

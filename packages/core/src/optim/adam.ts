@@ -15,6 +15,13 @@ export interface AdamState {
   secondMoment: tf.NamedTensorMap;
 }
 
+function zeroVariable(like: tf.Tensor): tf.Variable {
+  const zeros = tf.zerosLike(like);
+  const variable = tf.variable(zeros, false); // shares the data; the initial tensor is still ours to dispose
+  zeros.dispose();
+  return variable;
+}
+
 /**
  * `torch.optim.Adam` (no weight decay, no amsgrad), step for step: the moments are updated in place, the bias
  * corrections are computed in float64 as PyTorch computes them in Python, and the update is
@@ -35,8 +42,8 @@ export class TorchAdam {
     this.beta2 = options.beta2 ?? 0.999;
     this.eps = options.eps ?? 1e-8;
     for (const [name, p] of params) {
-      this.m.set(name, tf.variable(tf.zerosLike(p), false));
-      this.v.set(name, tf.variable(tf.zerosLike(p), false));
+      this.m.set(name, zeroVariable(p));
+      this.v.set(name, zeroVariable(p));
     }
   }
 
