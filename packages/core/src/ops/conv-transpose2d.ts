@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { biasAdd } from './bias-add';
 import { dilateFilter } from './dilate-filter';
 import { assertRank4, type Pair, toPair } from './pair';
 
@@ -62,7 +63,7 @@ function convTranspose2d_(
     [pw, pw],
     [0, 0],
   ]);
-  return bias == null ? y : tf.add(y, bias);
+  return bias == null ? y : biasAdd(y, bias);
 }
 
 export const convTranspose2d = tf.op({ convTranspose2d_ });

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { biasAdd } from './bias-add';
 import { dilateFilter } from './dilate-filter';
 import { assertRank4, type Pair, toPair } from './pair';
 
@@ -37,7 +38,7 @@ function conv2d_(
     );
   }
   const y = tf.conv2d(x, filter, [sh, sw], [[0, 0], [ph, ph], [pw, pw], [0, 0]]);
-  return bias == null ? y : tf.add(y, bias);
+  return bias == null ? y : biasAdd(y, bias);
 }
 
 export const conv2d = tf.op({ conv2d_ });

@@ -80,9 +80,18 @@ export class TorchParameters {
     return [...this.specs.keys()];
   }
 
-  /** Trainable variables, in declaration order. */
-  variables(): tf.Variable[] {
-    return [...this.specs.values()].filter((s) => s.trainable).map((s) => this.values.get(s.name) as tf.Variable);
+  /** Trainable variables by PyTorch name, in declaration order. */
+  trainable(): Map<string, tf.Variable> {
+    return new Map(
+      [...this.specs.values()].filter((s) => s.trainable).map((s) => [s.name, this.values.get(s.name) as tf.Variable]),
+    );
+  }
+
+  /** A tensor shaped like parameter `name` (e.g. its gradient), converted to PyTorch layout. */
+  toTorchLayout(name: string, tensor: tf.Tensor): tf.Tensor {
+    const spec = this.specs.get(name);
+    if (spec == null) throw new Error(`no parameter '${name}'`);
+    return TO_TORCH[spec.layout](tensor);
   }
 
   /** Expected PyTorch shapes by name (buffers included). */

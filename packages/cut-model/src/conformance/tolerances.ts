@@ -1,0 +1,68 @@
+// SPEC's rules for "the same numbers", shared by the tests and the `conformance` command.
+
+export interface Comparison {
+  /** Largest absolute difference (for weights after the step: the fraction of elements outside). */
+  error: number;
+  tolerance: number;
+  ok: boolean;
+}
+
+function maxAbs(values: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < values.length; i++) m = Math.max(m, Math.abs(values[i]));
+  return m;
+}
+
+function maxDiff(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  if (actual.length !== expected.length) return Infinity;
+  let m = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs(actual[i] - expected[i]);
+    if (!(d <= m)) m = d; // NaN propagates as a failure
+  }
+  return m;
+}
+
+/** Forward values and losses: within 1e-4 relative to the tensor's largest magnitude, or 1e-5 absolute. */
+export function compareValues(actual: ArrayLike<number>, expected: ArrayLike<number>): Comparison {
+  const error = maxDiff(actual, expected);
+  const tolerance = Math.max(1e-5, 1e-4 * maxAbs(expected));
+  return { error, tolerance, ok: error <= tolerance };
+}
+
+/**
+ * Gradients: within 1e-3 of the tensor's largest magnitude. A tensor whose recorded gradient stays below 1e-4 of
+ * its network's largest gradient is zero in exact arithmetic (the bias of a conv followed by instance norm:
+ * the norm removes it) and holds only float rounding in both implementations; ours must then be rounding too,
+ * i.e. within 1e-4 of the network's largest gradient.
+ */
+export function compareGradient(actual: ArrayLike<number>, expected: ArrayLike<number>, networkMax: number): Comparison {
+  const error = maxDiff(actual, expected);
+  const tensorMax = maxAbs(expected);
+  const tolerance = tensorMax < 1e-4 * networkMax ? 1e-4 * networkMax : 1e-3 * tensorMax;
+  return { error, tolerance, ok: error <= tolerance };
+}
+
+/**
+ * Weights after the step: at least 99.9 % of elements within 1e-6. Adam's first step moves every element by
+ * about lr·sign(g), so where the recorded gradient is itself within the gradient tolerance of zero (float
+ * noise: its sign is arbitrary in both implementations) an element may differ by up to two steps, `2·lr`.
+ */
+export function compareAfterStep(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  recordedGrad: ArrayLike<number>,
+  gradTolerance: number,
+  lr: number,
+): Comparison {
+  if (actual.length !== expected.length) return { error: 1, tolerance: 0.001, ok: false };
+  let outside = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const allowed = Math.abs(recordedGrad[i]) <= gradTolerance ? 2 * lr + 1e-6 : 1e-6;
+    if (!(Math.abs(actual[i] - expected[i]) <= allowed)) outside++;
+  }
+  const error = outside / expected.length;
+  return { error, tolerance: 0.001, ok: error <= 0.001 };
+}
+
+export { maxAbs };
