@@ -82,3 +82,5 @@ export {
 } from './io/tfjs-weights';
 
 export { TorchAdam, type AdamOptions, type AdamState } from './optim/adam';
+
+export { registerWasmTrainingKernels, wasmTrainingKernels } from './kernels/wasm/register';

@@ -1,0 +1,114 @@
+// Times the wasm training kernels against wasm's own forward conv and the cpu backend, on the built package.
+// One JSON line per measurement: the median of several runs after warm-ups, each run read back (outside
+// any tidy, which makes dataSync ~5× slower) so wasm's synchronous work is all inside the timing.
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import '../dist/index.js';
+
+const ROUTE_FLAG = 'QSATTN_WASM_CONV2D_FILTER_GRAD_ROUTE';
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+function time(run, repetitions) {
+  // Two warm-ups: the first compiles wasm's operators, the second lets V8 optimise the JS copy loops.
+  for (let w = 0; w < 2; w++) run().dispose();
+  const times = [];
+  for (let r = 0; r < repetitions; r++) {
+    globalThis.gc?.();
+    const start = performance.now();
+    const out = run();
+    out.dataSync();
+    times.push(performance.now() - start);
+    out.dispose();
+  }
+  return median(times);
+}
+
+function report(fields, flops, ms) {
+  console.log(JSON.stringify({ ...fields, ms: +ms.toFixed(2), gflops: +(flops / ms / 1e6).toFixed(2) }));
+}
+
+const random = (shape, seed) => tf.randomUniform(shape, -1, 1, 'float32', seed);
+
+/** Forward conv, the filter gradient by each route, and the input gradient, for one conv2d shape. */
+function conv2dShape(backend, [n, h, w, ci], k, co, stride, pad, repetitions) {
+  const filterShape = [k, k, ci, co];
+  const info = tf.backend_util.computeConv2DInfo([n, h, w, ci], filterShape, stride, 1, pad);
+  const x = random(info.inShape, 1);
+  const filter = random(filterShape, 2);
+  const dy = random(info.outShape, 3);
+  const flops = 2 * tf.util.sizeFromShape(info.outShape) * k * k * ci;
+  const shape = `${n}x${h}x${w}x${ci} k${k} ${co}${stride > 1 ? ` s${stride}` : ''}`;
+  const attrs = { strides: stride, pad, dataFormat: 'NHWC' };
+  const filterGrad = () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape });
+  if (backend === 'wasm') {
+    report(
+      { op: 'Conv2D', backend, shape },
+      flops,
+      time(() => tf.conv2d(x, filter, stride, pad), repetitions)
+    );
+    for (const route of ['auto', 'matmul', 'conv']) {
+      tf.env().set(ROUTE_FLAG, route);
+      report({ op: 'Conv2DBackpropFilter', backend, route, shape }, flops, time(filterGrad, repetitions));
+    }
+    tf.env().set(ROUTE_FLAG, 'auto');
+    const inputGrad = () =>
+      tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, { ...attrs, inputShape: info.inShape });
+    report({ op: 'Conv2DBackpropInput', backend, shape }, flops, time(inputGrad, repetitions));
+  } else {
+    report({ op: 'Conv2DBackpropFilter', backend, shape }, flops, time(filterGrad, repetitions));
+  }
+  tf.dispose([x, filter, dy]);
+}
+
+function depthwiseShape([n, h, w, c], k, multiplier, stride, repetitions) {
+  const filterShape = [k, k, c, multiplier];
+  const info = tf.backend_util.computeConv2DInfo([n, h, w, c], filterShape, stride, 1, 'same', undefined, true);
+  const x = random(info.inShape, 1);
+  const filter = random(filterShape, 2);
+  const dy = random(info.outShape, 3);
+  const flops = 2 * tf.util.sizeFromShape(info.outShape) * k * k;
+  const shape = `${n}x${h}x${w}x${c} k${k} m${multiplier}${stride > 1 ? ` s${stride}` : ''}`;
+  const attrs = { strides: stride, dilations: 1, pad: 'same' };
+  const runs = {
+    DepthwiseConv2dNative: () => tf.depthwiseConv2d(x, filter, stride, 'same'),
+    DepthwiseConv2dNativeBackpropInput: () =>
+      tf
+        .engine()
+        .runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter }, { ...attrs, inputShape: info.inShape }),
+    DepthwiseConv2dNativeBackpropFilter: () =>
+      tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...attrs, filterShape }),
+  };
+  for (const [op, run] of Object.entries(runs)) report({ op, backend: 'wasm', shape }, flops, time(run, repetitions));
+  tf.dispose([x, filter, dy]);
+}
+
+function segmentSumShape(rows, width, numSegments, repetitions) {
+  const x = random([rows, width], 1);
+  const ids = tf.tensor1d(
+    Int32Array.from({ length: rows }, (_, i) => (i * 7919) % numSegments),
+    'int32'
+  );
+  const ms = time(() => tf.unsortedSegmentSum(x, ids, numSegments), repetitions);
+  report({ op: 'UnsortedSegmentSum', backend: 'wasm', shape: `${rows}x${width} -> ${numSegments}` }, rows * width, ms);
+  tf.dispose([x, ids]);
+}
+
+await tf.setBackend('wasm');
+conv2dShape('wasm', [1, 32, 32, 256], 3, 256, 1, 'same', 7);
+conv2dShape('wasm', [1, 64, 64, 64], 3, 64, 1, 'same', 7);
+conv2dShape('wasm', [4, 64, 64, 128], 3, 128, 2, 'same', 5);
+conv2dShape('wasm', [1, 256, 256, 3], 7, 64, 1, 'valid', 5);
+conv2dShape('wasm', [1, 64, 64, 32], 3, 8, 1, 'same', 7);
+conv2dShape('wasm', [1, 16, 16, 64], 3, 64, 1, 'same', 7);
+depthwiseShape([1, 64, 64, 128], 3, 1, 1, 7);
+depthwiseShape([1, 64, 64, 64], 3, 2, 2, 7);
+depthwiseShape([1, 32, 32, 256], 7, 1, 1, 7);
+segmentSumShape(100_000, 64, 1000, 7);
+
+await tf.setBackend('cpu');
+conv2dShape('cpu', [1, 16, 16, 64], 3, 64, 1, 'same', 3);

@@ -1,0 +1,112 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { chainWasmKernels, type WasmKernelChain } from './kernel-chain';
+import { im2colChannelsFirst } from './im2col';
+
+type ConvInfo = tf.backend_util.Conv2DInfo;
+
+/**
+ * dW[i,j,ci,co] = Σ_{n,ho,wo} xPadded[n, ho·sh + i, wo·sw + j, ci] · dy[n,ho,wo,co] as one matrix product,
+ * [kh·kw·Ci, Ho·Wo·N] windows × [Ho·Wo·N, Co] dy. Both operands are built untransposed because wasm's
+ * BatchMatMul is ~10× slower with transposeA/transposeB.
+ */
+export function filterGradByMatMul(
+  chain: WasmKernelChain,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  info: ConvInfo
+): tf.TensorInfo {
+  const pixels = info.outHeight * info.outWidth * info.batchSize;
+  const xt = chain.run(tf.Transpose, { x }, { perm: [3, 1, 2, 0] });
+  const windows = im2colChannelsFirst(chain, xt, info);
+  const a = chain.run(tf.Reshape, { x: windows }, { shape: [1, windows.shape[0], pixels] });
+  const dyt = chain.run(tf.Transpose, { x: dy }, { perm: [1, 2, 0, 3] });
+  const b = chain.run(tf.Reshape, { x: dyt }, { shape: [1, pixels, info.outChannels] });
+  const dw = chain.run(tf.BatchMatMul, { a, b }, { transposeA: false, transposeB: false });
+  return chain.run(tf.Reshape, { x: dw }, { shape: info.filterShape });
+}
+
+/**
+ * The same sum as a convolution with batch and channel axes swapped: x as [Ci,H,W,N] images, dy as a
+ * [Ho,Wo,N,Co] filter, the forward stride as the dilation. The output is [Ci,kh,kw,Co], or larger when the
+ * forward conv left trailing rows unread, which are sliced off.
+ */
+export function filterGradByConv(
+  chain: WasmKernelChain,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  info: ConvInfo
+): tf.TensorInfo {
+  const { inChannels, outChannels, filterHeight, filterWidth, outHeight, outWidth, strideHeight, strideWidth } = info;
+  const { top, left } = info.padInfo;
+  const xt = chain.run(tf.Transpose, { x }, { perm: [3, 1, 2, 0] });
+  const dyt = chain.run(tf.Transpose, { x: dy }, { perm: [1, 2, 0, 3] });
+  const bottom = Math.max(0, (outHeight - 1) * strideHeight + filterHeight - info.inHeight - top);
+  const right = Math.max(0, (outWidth - 1) * strideWidth + filterWidth - info.inWidth - left);
+  const pad = [
+    [0, 0],
+    [top, bottom],
+    [left, right],
+    [0, 0],
+  ];
+  const conv = chain.run(
+    tf.Conv2D,
+    { x: xt, filter: dyt },
+    { strides: 1, dilations: [strideHeight, strideWidth], pad, dataFormat: 'NHWC' }
+  );
+  const fits = conv.shape[1] === filterHeight && conv.shape[2] === filterWidth;
+  const cropped = fits
+    ? conv
+    : chain.run(
+        tf.Slice,
+        { x: conv },
+        { begin: [0, 0, 0, 0], size: [inChannels, filterHeight, filterWidth, outChannels] }
+      );
+  return chain.run(tf.Transpose, { x: cropped }, { perm: [1, 2, 0, 3] });
+}
+
+/** A tfjs flag that forces one route ('matmul' or 'conv'); 'auto', the default, picks by shape. */
+export const FILTER_GRAD_ROUTE_FLAG = 'QSATTN_WASM_CONV2D_FILTER_GRAD_ROUTE';
+tf.env().registerFlag(FILTER_GRAD_ROUTE_FLAG, () => 'auto');
+
+const routes = { matmul: filterGradByMatMul, conv: filterGradByConv } as const;
+type FilterGradRoute = keyof typeof routes;
+
+/** Past this many floats (256 MiB) the window matrix costs more memory than the speed is worth. */
+const MAX_WINDOW_ELEMENTS = 2 ** 26;
+
+/**
+ * Measured with one wasm thread (bench/kernels.mjs): the matmul route runs the product at BatchMatMul's
+ * ~30 GFLOP/s, and its window copy costs about as much as a product with 16 output channels, so it wins from
+ * Co ≈ 16 on (1.5–2.5× faster at Co ≥ 64, e.g. 45 vs 77 ms for 32×32, 256→256). The conv route runs at
+ * ~10 GFLOP/s but never materialises the windows, so it wins with few output channels (1.4 vs 7 ms at Co = 8)
+ * and bounds memory for huge inputs.
+ */
+export function chooseFilterGradRoute(info: ConvInfo): FilterGradRoute {
+  const forced = tf.env().getString(FILTER_GRAD_ROUTE_FLAG);
+  if (forced === 'matmul' || forced === 'conv') return forced;
+  if (forced !== 'auto') {
+    throw new Error(`${FILTER_GRAD_ROUTE_FLAG} must be 'auto', 'matmul' or 'conv', got '${forced}'`);
+  }
+  const windowElements =
+    info.filterHeight * info.filterWidth * info.inChannels * info.outHeight * info.outWidth * info.batchSize;
+  return info.outChannels >= 16 && windowElements <= MAX_WINDOW_ELEMENTS ? 'matmul' : 'conv';
+}
+
+const conv2DBackpropFilter: tf.KernelFunc = ({ inputs, attrs, backend }) => {
+  const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+  if (dataFormat !== 'NHWC') {
+    throw new Error(`wasm Conv2DBackpropFilter supports dataFormat 'NHWC' only, got '${dataFormat}'`);
+  }
+  const shape = x.shape as [number, number, number, number];
+  const info = tf.backend_util.computeConv2DInfo(shape, filterShape, strides, 1, pad, dimRoundingMode);
+  const route = routes[chooseFilterGradRoute(info)];
+  return chainWasmKernels(backend as BackendWasm, (chain) => route(chain, x, dy, info));
+};
+
+export const conv2DBackpropFilterConfig: tf.KernelConfig = {
+  kernelName: tf.Conv2DBackpropFilter,
+  backendName: 'wasm',
+  kernelFunc: conv2DBackpropFilter,
+};
