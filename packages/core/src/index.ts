@@ -59,9 +59,9 @@ export {
 } from './io/layout';
 export { readSafetensors, writeSafetensors, type SafetensorsContents, type SafetensorsMetadata } from './io/safetensors';
 export { readPth } from './io/pth';
-export { RAW_DTYPES, type RawDtype, type RawTensor, type RawTensorMap } from './io/raw-tensor';
+export { RAW_DTYPES, type RawData, type RawDtype, type RawTensor, type RawTensorMap } from './io/raw-tensor';
 export { rawToTensor, rawToTensors, tensorsToRaw } from './io/tensor-convert';
-export { checkStateDictShapes } from './io/shape-check';
+export { checkStateDictShapes, type Shaped } from './io/shape-check';
 export {
   WEIGHT_FILE_FORMATS,
   detectWeightFormat,
