@@ -4,9 +4,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import '../dist/index.js';
+// QSATTN_DIST: another build of the package to time (default ../dist/index.js, from `npm run build`).
+await import(process.env.QSATTN_DIST ?? '../dist/index.js');
 
 const ROUTE_FLAG = 'QSATTN_WASM_CONV2D_FILTER_GRAD_ROUTE';
+const INPUT_ROUTE_FLAG = 'QSATTN_WASM_CONV2D_INPUT_GRAD_ROUTE';
 
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -34,7 +36,10 @@ function report(fields, flops, ms) {
 
 const random = (shape, seed) => tf.randomUniform(shape, -1, 1, 'float32', seed);
 
-/** Forward conv, the filter gradient by each route, and the input gradient, for one conv2d shape. */
+/**
+ * Forward conv, the filter gradient by each route, and the input gradient by each route ('wasm' is wasm's own
+ * kernel, which ours replaces), for one conv2d shape.
+ */
 function conv2dShape(backend, [n, h, w, ci], k, co, stride, pad, repetitions) {
   const filterShape = [k, k, ci, co];
   const info = tf.backend_util.computeConv2DInfo([n, h, w, ci], filterShape, stride, 1, pad);
@@ -42,7 +47,7 @@ function conv2dShape(backend, [n, h, w, ci], k, co, stride, pad, repetitions) {
   const filter = random(filterShape, 2);
   const dy = random(info.outShape, 3);
   const flops = 2 * tf.util.sizeFromShape(info.outShape) * k * k * ci;
-  const shape = `${n}x${h}x${w}x${ci} k${k} ${co}${stride > 1 ? ` s${stride}` : ''}`;
+  const shape = `${n}x${h}x${w}x${ci} k${k} ${co}${stride > 1 ? ` s${stride}` : ''}${typeof pad === 'number' ? ` p${pad}` : ''}`;
   const attrs = { strides: stride, pad, dataFormat: 'NHWC' };
   const filterGrad = () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape });
   if (backend === 'wasm') {
@@ -58,7 +63,11 @@ function conv2dShape(backend, [n, h, w, ci], k, co, stride, pad, repetitions) {
     tf.env().set(ROUTE_FLAG, 'auto');
     const inputGrad = () =>
       tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, { ...attrs, inputShape: info.inShape });
-    report({ op: 'Conv2DBackpropInput', backend, shape }, flops, time(inputGrad, repetitions));
+    for (const route of ['auto', 'conv', 'phases', 'wasm']) {
+      tf.env().set(INPUT_ROUTE_FLAG, route);
+      report({ op: 'Conv2DBackpropInput', backend, route, shape }, flops, time(inputGrad, repetitions));
+    }
+    tf.env().set(INPUT_ROUTE_FLAG, 'auto');
   } else {
     report({ op: 'Conv2DBackpropFilter', backend, shape }, flops, time(filterGrad, repetitions));
   }
@@ -105,6 +114,9 @@ conv2dShape('wasm', [4, 64, 64, 128], 3, 128, 2, 'same', 5);
 conv2dShape('wasm', [1, 256, 256, 3], 7, 64, 1, 'valid', 5);
 conv2dShape('wasm', [1, 64, 64, 32], 3, 8, 1, 'same', 7);
 conv2dShape('wasm', [1, 16, 16, 64], 3, 64, 1, 'same', 7);
+// PatchGAN-like 4×4 stride 2 pad 1, and a 3×3 stride 2 conv whose input gradient is a decoder's transposed conv.
+conv2dShape('wasm', [1, 128, 128, 64], 4, 128, 2, 1, 5);
+conv2dShape('wasm', [1, 128, 128, 32], 3, 64, 2, 'same', 5);
 depthwiseShape([1, 64, 64, 128], 3, 1, 1, 7);
 depthwiseShape([1, 64, 64, 64], 3, 2, 2, 7);
 depthwiseShape([1, 32, 32, 256], 7, 1, 1, 7);

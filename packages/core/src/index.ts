@@ -84,3 +84,4 @@ export {
 export { TorchAdam, type AdamOptions, type AdamState } from './optim/adam';
 
 export { registerWasmTrainingKernels, wasmTrainingKernels } from './kernels/wasm/register';
+export { type InstanceNormOptions } from './ops/instance-norm';

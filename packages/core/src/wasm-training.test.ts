@@ -47,7 +47,9 @@ async function train(backend: TestBackend): Promise<{ losses: number[]; weights:
   const params = makeParams();
   const x = tf.tidy(() => tf.sin(tf.reshape(tf.range(0, 2 * 12 * 12 * 3), [2, 12, 12, 3]))) as tf.Tensor4D;
   const target = tf.tidy(() => tf.mul(tf.cos(x), 0.5));
-  const optimizer = tf.train.adam(0.01, 0.5, 0.999, 1e-8);
+  // Plain SGD: Adam's first steps are ≈ lr·sign(g), which would turn rounding-level gradients (a conv bias
+  // before instance norm) into full-size differences between backends.
+  const optimizer = tf.train.sgd(0.05);
   const losses: number[] = [];
   for (let step = 0; step < 4; step++) {
     const loss = optimizer.minimize(() => tf.mean(tf.squaredDifference(forward(params, x), target)), true)!;

@@ -90,8 +90,17 @@ export function layerParams(spec: LayerSpec, prefix: string): ParamSpec[] {
   }
 }
 
+/** Names (`<prefix>` of an instance norm, e.g. `model.12.conv_block.6.`) whose backward emulates PyTorch's CPU bug. */
+export type BuggyNorms = ReadonlySet<string>;
+
 /** Runs one layer; `params` holds its tensors under `prefix`. */
-export function applyLayer(spec: LayerSpec, x: tf.Tensor4D, params: TorchParameters, prefix: string): tf.Tensor4D {
+export function applyLayer(
+  spec: LayerSpec,
+  x: tf.Tensor4D,
+  params: TorchParameters,
+  prefix: string,
+  buggyNorms: BuggyNorms = new Set(),
+): tf.Tensor4D {
   switch (spec.kind) {
     case 'reflectionPad':
       return reflectionPad(x, spec.padding);
@@ -110,7 +119,7 @@ export function applyLayer(spec: LayerSpec, x: tf.Tensor4D, params: TorchParamet
         { stride: spec.stride, padding: spec.padding, outputPadding: spec.outputPadding },
       );
     case 'instanceNorm':
-      return instanceNorm(x);
+      return instanceNorm(x, { torchCpuChannelsLastGradBug: buggyNorms.has(prefix) });
     case 'relu':
       return tf.relu(x);
     case 'leakyRelu':
@@ -124,11 +133,51 @@ export function applyLayer(spec: LayerSpec, x: tf.Tensor4D, params: TorchParamet
     case 'resnetBlock': {
       let h = x;
       resnetBlockLayers(spec.channels).forEach((inner, i) => {
-        h = applyLayer(inner, h, params, `${prefix}conv_block.${i}.`);
+        h = applyLayer(inner, h, params, `${prefix}conv_block.${i}.`, buggyNorms);
       });
       return tf.add(x, h);
     }
   }
+}
+
+/**
+ * The instance norms that receive a channels-last gradient in the official code's batch-1 encoder passes when
+ * the listed layers' outputs get one (the NCE taps read through a permuted token view). Such a gradient passes
+ * unchanged through a residual block's skip connection and through ReLU, reaches the block's last norm, and
+ * stops at convolutions and paddings, whose backward returns NCHW gradients.
+ */
+export function normsReachedByChannelsLastGrad(layers: readonly LayerSpec[], taps: Iterable<number>): Set<string> {
+  const norms = new Set<string>();
+  for (const tap of taps) {
+    for (let i = tap; i >= 0; i--) {
+      const spec = layers[i];
+      if (spec.kind === 'resnetBlock') norms.add(`model.${i}.conv_block.6.`);
+      else if (spec.kind === 'instanceNorm') {
+        norms.add(`model.${i}.`);
+        break;
+      } else if (spec.kind !== 'relu') break;
+    }
+  }
+  return norms;
+}
+
+/**
+ * Biases whose gradient is zero in exact arithmetic: those of convs followed directly by instance norm, which
+ * subtracts any per-channel constant. Their computed gradients are rounding noise in any implementation.
+ */
+export function biasesCancelledByNorm(layers: readonly LayerSpec[]): string[] {
+  const names: string[] = [];
+  const scan = (list: readonly LayerSpec[], prefix: (i: number) => string): void => {
+    list.forEach((spec, i) => {
+      const next = list[i + 1];
+      if ((spec.kind === 'conv' || spec.kind === 'convTranspose') && spec.bias && next?.kind === 'instanceNorm') {
+        names.push(`${prefix(i)}bias`);
+      }
+      if (spec.kind === 'resnetBlock') scan(resnetBlockLayers(spec.channels), (j) => `${prefix(i)}conv_block.${j}.`);
+    });
+  };
+  scan(layers, (i) => `model.${i}.`);
+  return names;
 }
 
 /** Every tensor of a flat official list, named `model.<index>.…`. */

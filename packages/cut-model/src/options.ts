@@ -45,6 +45,12 @@ export interface ModelOptions {
   nEpochsDecay: number;
   /** The epoch a run starts counting from (1 for a new run). */
   epochCount: number;
+  /**
+   * Reproduce the gradients of the official code run by PyTorch 1.13 on the CPU at batch size 1, where a kernel
+   * bug (instance norm's backward misreads channels-last gradients) alters the generator's NCE gradients. Off by
+   * default: training then follows the true gradient. The conformance check turns it on to match recordings.
+   */
+  torchCpuCompat: boolean;
 }
 
 export const DEFAULT_MODEL_OPTIONS: ModelOptions = {
@@ -74,6 +80,7 @@ export const DEFAULT_MODEL_OPTIONS: ModelOptions = {
   nEpochs: 200,
   nEpochsDecay: 200,
   epochCount: 1,
+  torchCpuCompat: false,
 };
 
 /** The official presets, as data. */

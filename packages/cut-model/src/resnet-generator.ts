@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type InitScheme, Rng, TorchParameters } from '@qsattn/core';
-import { applyLayer, type LayerSpec, sequentialParams } from './layer-spec';
+import { applyLayer, type BuggyNorms, type LayerSpec, sequentialParams } from './layer-spec';
 
 export interface ResnetGeneratorOptions {
   inputNc?: number;
@@ -85,7 +85,10 @@ export class ResnetGenerator {
    * Runs the layers, keeping the outputs of `taps` (official layer indices, e.g. the NCE layers 0,4,8,12,16).
    * With `encodeOnly` it stops after the last tap, as the official `encode_only`.
    */
-  run(x: tf.Tensor4D, { taps = [], encodeOnly = false }: { taps?: readonly number[]; encodeOnly?: boolean } = {}): GeneratorRun {
+  run(
+    x: tf.Tensor4D,
+    { taps = [], encodeOnly = false, buggyNorms }: { taps?: readonly number[]; encodeOnly?: boolean; buggyNorms?: BuggyNorms } = {},
+  ): GeneratorRun {
     for (const t of taps) {
       if (!Number.isInteger(t) || t < 0 || t >= this.layers.length) {
         throw new RangeError(`NCE layer ${t} is not a generator layer: choose indices 0 to ${this.layers.length - 1}`);
@@ -95,10 +98,17 @@ export class ResnetGenerator {
     const kept = new Map<number, tf.Tensor4D>();
     let h = x;
     for (let i = 0; i <= last; i++) {
-      h = applyLayer(this.layers[i], h, this.params, `model.${i}.`);
+      h = applyLayer(this.layers[i], h, this.params, `model.${i}.`, buggyNorms);
       if (taps.includes(i)) kept.set(i, h);
     }
     return { output: encodeOnly ? undefined : h, features: taps.map((t) => kept.get(t)!) };
+  }
+
+  /** Runs layers `from` … `to` (inclusive) on `x`, the output of layer `from − 1`. */
+  runRange(x: tf.Tensor4D, from: number, to: number, buggyNorms?: BuggyNorms): tf.Tensor4D {
+    let h = x;
+    for (let i = from; i <= to; i++) h = applyLayer(this.layers[i], h, this.params, `model.${i}.`, buggyNorms);
+    return h;
   }
 
   /** The translation alone. */

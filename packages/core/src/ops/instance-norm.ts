@@ -17,7 +17,22 @@ function meanHW(t: tf.Tensor): tf.Tensor {
   return tf.div(tf.sum(tf.sum(t, 2, true), 1, true), h * w);
 }
 
-function instanceNorm_(x: tf.Tensor4D, eps = 1e-5): tf.Tensor4D {
+export interface InstanceNormOptions {
+  /** Default 1e-5. */
+  eps?: number;
+  /**
+   * Reproduce PyTorch 1.13's CPU bug: for a batch of one, `instance_norm`'s backward given a gradient in
+   * channels-last memory layout reads that memory as if it were NCHW. The official QS-Attn code hands it such
+   * gradients (its token view is a permute of the features) and the recorded training steps contain the
+   * result; it is not the derivative of the loss. For conformance runs only; each image is treated as a batch
+   * of one, as the official encoder passes are.
+   */
+  torchCpuChannelsLastGradBug?: boolean;
+}
+
+function instanceNorm_(x: tf.Tensor4D, options: InstanceNormOptions = {}): tf.Tensor4D {
+  const eps = options.eps ?? 1e-5;
+  const emulateBug = options.torchCpuChannelsLastGradBug ?? false;
   assertRank4(x.shape, 'instanceNorm');
   const norm = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const input = args[0] as tf.Tensor4D;
@@ -26,8 +41,11 @@ function instanceNorm_(x: tf.Tensor4D, eps = 1e-5): tf.Tensor4D {
     const invStd = tf.rsqrt(tf.add(meanHW(tf.square(centred)), eps));
     const normalised = tf.mul(centred, invStd) as tf.Tensor4D;
     save([normalised, invStd]);
-    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor => {
+    const gradFunc = (dyIn: tf.Tensor, saved: tf.Tensor[]): tf.Tensor => {
       const [xHat, inv] = saved;
+      const [n, h, w, c] = dyIn.shape;
+      // The bug: each image's NHWC memory (h, w, c order) read as (c, h, w), then used as an NCHW gradient.
+      const dy = emulateBug ? tf.transpose(tf.reshape(dyIn, [n, c, h, w]), [0, 2, 3, 1]) : dyIn;
       const meanDy = meanHW(dy);
       const meanDyXHat = meanHW(tf.mul(dy, xHat));
       return tf.mul(tf.sub(tf.sub(dy, meanDy), tf.mul(xHat, meanDyXHat)), inv);

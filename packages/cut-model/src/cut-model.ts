@@ -1,0 +1,343 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Rng, TorchAdam } from '@qsattn/core';
+import { defaultQsLayers, nceLoss, ProjectionHead, stopGradient, type NceLossResult, type PatchIdSource } from '@qsattn/qsattn';
+import { layerParams, normsReachedByChannelsLastGrad, type LayerSpec } from './layer-spec';
+
+const layerParamsOf = (spec: LayerSpec): boolean => layerParams(spec, '').some((p) => p.trainable);
+import { ganLoss } from './gan-loss';
+import { namedGrads } from './named-grads';
+import { generatorBlocks, linearLrFactor, type ModelOptions, resolveModelOptions } from './options';
+import { PatchGan } from './patchgan';
+import { ResnetGenerator } from './resnet-generator';
+
+/** The losses of one step, as the official code names them. */
+export interface StepLosses {
+  D_fake: number;
+  D_real: number;
+  D: number;
+  G_GAN: number;
+  NCE: number;
+  /** Present when `nceIdt`. */
+  NCE_Y?: number;
+  G: number;
+}
+
+/** Choices a step would otherwise draw itself: recorded ones make a step replay exactly. */
+export interface StepChoices {
+  /** Random-layer patch ids by NCE layer, for NCE(real_A, fake_B) and NCE(real_B, idt_B). */
+  patchIds?: { A: PatchIdSource; B?: PatchIdSource };
+  /** QS-layer selections by NCE layer (one id list per image), e.g. to replay the official `local` order. */
+  queryIds?: { A?: readonly (readonly ArrayLike<number>[] | undefined)[]; B?: readonly (readonly ArrayLike<number>[] | undefined)[] };
+  /** Flip the batch for flip-equivariance (FastCUT); drawn from the model's Rng if not given. */
+  flip?: boolean;
+}
+
+/** Everything inside a step, kept for conformance checks (tensors owned by the caller: `disposeStepRecord`). */
+export interface StepRecord {
+  fakeB: tf.Tensor4D;
+  idtB?: tf.Tensor4D;
+  nce: { A: NceRecord; B?: NceRecord };
+  /** Gradients by PyTorch name and in PyTorch layout, before the optimizers stepped. */
+  grads: { G: tf.NamedTensorMap; F: tf.NamedTensorMap; D: tf.NamedTensorMap };
+}
+
+export interface NceRecord {
+  featK: tf.Tensor4D[];
+  featQ: tf.Tensor4D[];
+  pooledK: tf.Tensor2D[];
+  pooledQ: tf.Tensor2D[];
+  rowLosses: tf.Tensor1D[];
+  /** Per layer: the random ids, or the QS selection (per image) and its attention. */
+  samples: ({ ids: Int32Array } | { ids: Int32Array[]; attn: tf.Tensor })[];
+  /** Gradient of loss_G with respect to the source features along the NCE path alone. */
+  gradFeatK: tf.Tensor4D[];
+}
+
+export interface CutModelInit {
+  /** Seeds weight init and every random choice of training (patch ids, flips). Default 0. */
+  seed?: number;
+}
+
+function splitBatch(x: tf.Tensor4D, parts: number): tf.Tensor4D[] {
+  return parts === 1 ? [x] : tf.split(x, parts, 0);
+}
+
+/**
+ * The CUT / FastCUT / QS-Attn model: generator G, PatchGAN D, projection head F, their PyTorch-style Adam
+ * optimizers, and the official training step (D update, then G and F against the updated D).
+ */
+export class CutModel {
+  readonly options: ModelOptions;
+  readonly netG: ResnetGenerator;
+  readonly netD: PatchGan;
+  netF: ProjectionHead;
+  readonly rng: Rng;
+  optimizers: { G: TorchAdam; D: TorchAdam; F: TorchAdam };
+  private readonly adam: { lr: number; beta1: number; beta2: number };
+  /** Steps taken. */
+  step = 0;
+
+  constructor(options: Partial<ModelOptions> = {}, { seed = 0 }: CutModelInit = {}) {
+    this.options = resolveModelOptions(options);
+    const o = this.options;
+    this.rng = new Rng(seed);
+    this.netG = new ResnetGenerator(
+      { inputNc: o.inputNc, outputNc: o.outputNc, ngf: o.ngf, blocks: generatorBlocks(o.netG), antialias: o.antialias, antialiasUp: o.antialiasUp, init: o.init },
+      this.rng,
+    );
+    this.netD = new PatchGan(
+      { inputNc: o.outputNc, ndf: o.ndf, layers: o.netD === 'basic' ? 3 : o.nLayersD, antialias: o.antialias, init: o.init },
+      this.rng,
+    );
+    const channels = this.nceChannels();
+    this.netF = ProjectionHead.create({ channels, nc: o.netFNc, init: o.init, rng: this.rng });
+    this.adam = { lr: o.lr, beta1: o.beta1, beta2: o.beta2 };
+    this.optimizers = {
+      G: new TorchAdam(this.netG.params.trainable(), this.adam),
+      D: new TorchAdam(this.netD.params.trainable(), this.adam),
+      F: new TorchAdam(new Map(Object.entries(this.netF.namedVariables())), this.adam),
+    };
+  }
+
+  /**
+   * Loads official weights by their PyTorch names (`netG`: `model.<i>.…`, `netD`: `model.<i>.…`, `netF`:
+   * `mlp_<l>.<j>.…`), in PyTorch layout. Each network is checked whole before anything changes.
+   */
+  loadTorch(weights: { G?: tf.NamedTensorMap; D?: tf.NamedTensorMap; F?: tf.NamedTensorMap }, source: string): void {
+    if (weights.G) this.netG.params.loadTorch(weights.G, `${source} (G)`);
+    if (weights.D) this.netD.params.loadTorch(weights.D, `${source} (D)`);
+    if (weights.F) {
+      const head = ProjectionHead.fromTorch(weights.F);
+      const want = this.nceChannels();
+      if (head.channels.join() !== want.join() || head.nc !== this.options.netFNc) {
+        head.dispose();
+        throw new Error(
+          `${source} (F): projection head takes channels [${head.channels.join(', ')}] → ${head.nc}, this model needs [${want.join(', ')}] → ${this.options.netFNc}`,
+        );
+      }
+      this.netF.dispose();
+      this.netF = head;
+      this.optimizers.F.dispose();
+      this.optimizers.F = new TorchAdam(new Map(Object.entries(head.namedVariables())), { ...this.adam, lr: this.optimizers.G.lr });
+    }
+  }
+
+  /** Channels of the generator's output at each NCE layer (what the projection head's MLPs take). */
+  private nceChannels(): number[] {
+    const o = this.options;
+    return tf.tidy(() => {
+      const probe = tf.zeros([1, 16, 16, o.inputNc]) as tf.Tensor4D;
+      return this.netG.run(probe, { taps: o.nceLayers, encodeOnly: true }).features.map((f) => f.shape[3]);
+    });
+  }
+
+  /** The learning rate after `epochsDone` epochs under the linear policy; applied to all three optimizers. */
+  setEpoch(epochsDone: number): number {
+    const lr = this.options.lr * linearLrFactor(epochsDone, this.options);
+    for (const opt of Object.values(this.optimizers)) opt.lr = lr;
+    return lr;
+  }
+
+  /** Translates NHWC images in [−1, 1]. */
+  translate(x: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => this.netG.translate(x));
+  }
+
+  private nce(featK: tf.Tensor4D[], featQ: tf.Tensor4D[], patchIds: PatchIdSource, queryIds?: StepChoices['queryIds'] extends infer Q ? Q extends object ? Q['A'] : never : never): NceLossResult {
+    const o = this.options;
+    return nceLoss(this.netF, featK, featQ, {
+      numPatches: o.numPatches,
+      mode: o.qsMode ?? 'global',
+      qsLayers: o.qsMode === null ? [] : undefined,
+      patchIds,
+      queryIds,
+      temperature: o.nceT,
+      lambda: o.lambdaNCE,
+    });
+  }
+
+  /**
+   * With `torchCpuCompat` at batch size 1: the generator's instance norms whose backward PyTorch 1.13 (CPU) gets
+   * wrong in the official NCE encoder passes — those reached by the channels-last gradients of the taps read
+   * through a permuted token view (every tap but the QS taps of `local` mode, which are read through `unfold`).
+   */
+  private buggyNorms(batch: number): Set<string> {
+    const o = this.options;
+    if (!o.torchCpuCompat || batch !== 1) return new Set();
+    const qsLayers = o.qsMode === null ? [] : defaultQsLayers(o.nceLayers.length);
+    const strided = o.nceLayers.filter((_, l) => !(o.qsMode === 'local' && qsLayers.includes(l)));
+    return normsReachedByChannelsLastGrad(this.netG.layers, strided);
+  }
+
+  /**
+   * One official training step on NHWC batches in [−1, 1]. With `record`, everything the conformance check
+   * compares is returned as well.
+   */
+  trainStep(realA: tf.Tensor4D, realB: tf.Tensor4D, choices: StepChoices = {}, record = false): { losses: StepLosses; record?: StepRecord } {
+    const o = this.options;
+    const batch = realA.shape[0];
+    const flip = choices.flip ?? (o.flipEquivariance && this.rng.uniform() < 0.5);
+    const patchIdsA = choices.patchIds?.A ?? this.rng;
+    const patchIdsB = choices.patchIds?.B ?? this.rng;
+    const losses: Partial<StepLosses> = {};
+    let rec: StepRecord | undefined;
+    const keep = <T extends tf.Tensor>(t: T): T => tf.keep(t.clone()) as T;
+    let recordedD: tf.NamedTensorMap = {};
+
+    const gParams = new Map([...this.netG.params.trainable(), ...Object.entries(this.netF.namedVariables()).map(([k, v]) => [`F.${k}`, v] as const)]);
+    const { value: lossG, grads } = namedGrads(() => {
+      const unflippedReal = o.nceIdt ? tf.concat([realA, realB], 0) : realA;
+      const real = flip ? tf.reverse(unflippedReal, 2) : unflippedReal;
+      const run = this.netG.run(real, { taps: o.nceLayers });
+      const [fakeB, idtB] = splitBatch(run.output!, o.nceIdt ? 2 : 1);
+
+      // D update first, on a detached fake_B, so that G's GAN loss sees the updated D (as the official step).
+      const detachedFake = stopGradient(fakeB);
+      const d = namedGrads(() => {
+        const fake = ganLoss(this.netD.apply(detachedFake), false, o.ganMode);
+        const realLoss = ganLoss(this.netD.apply(realB), true, o.ganMode);
+        losses.D_fake = fake.dataSync()[0];
+        losses.D_real = realLoss.dataSync()[0];
+        return tf.mul(tf.add(fake, realLoss), 0.5) as tf.Scalar;
+      }, this.netD.params.trainable());
+      losses.D = d.value.dataSync()[0];
+      // Created inside the G tape's scope, D's gradients are freed when it closes: keep a copy when recording.
+      if (record) {
+        recordedD = Object.fromEntries(Object.entries(d.grads).map(([n, g]) => [n, tf.keep(this.netD.params.toTorchLayout(n, g))]));
+      }
+      this.optimizers.D.apply(d.grads);
+
+      const lossGan = tf.mul(ganLoss(this.netD.apply(fakeB), true, o.ganMode), o.lambdaGAN) as tf.Scalar;
+      losses.G_GAN = lossGan.dataSync()[0];
+      // Source features: G(real) already computed them (same weights, and instance norm is per image), unless
+      // the batch was flipped (the official code encodes the unflipped sources and flips the translations'
+      // features back) or the official encoder passes' own gradients are to be reproduced.
+      const buggyNorms = this.buggyNorms(batch);
+      const featK =
+        flip || buggyNorms.size > 0
+          ? this.netG.run(unflippedReal, { taps: o.nceLayers, encodeOnly: true, buggyNorms }).features
+          : run.features;
+      const featKParts = featK.map((f) => splitBatch(f, o.nceIdt ? 2 : 1));
+      const translated = o.nceIdt ? tf.concat([fakeB, idtB], 0) : fakeB;
+      const featQRaw = this.netG.run(translated, { taps: o.nceLayers, encodeOnly: true, buggyNorms }).features;
+      const featQParts = featQRaw.map((f) => splitBatch(flip ? tf.reverse(f, 2) : f, o.nceIdt ? 2 : 1));
+
+      const nceA = this.nce(featKParts.map((p) => p[0]), featQParts.map((p) => p[0]), patchIdsA, choices.queryIds?.A);
+      losses.NCE = nceA.loss.dataSync()[0];
+      let nceTotal: tf.Scalar = nceA.loss;
+      let nceB: NceLossResult | undefined;
+      if (o.nceIdt) {
+        nceB = this.nce(featKParts.map((p) => p[1]), featQParts.map((p) => p[1]), patchIdsB, choices.queryIds?.B);
+        losses.NCE_Y = nceB.loss.dataSync()[0];
+        nceTotal = tf.mul(tf.add(nceA.loss, nceB.loss), 0.5) as tf.Scalar;
+      }
+      if (record) {
+        rec = {
+          fakeB: keep(fakeB),
+          idtB: idtB ? keep(idtB) : undefined,
+          nce: { A: this.recordNce(nceA, featKParts, featQParts, 0), B: nceB && this.recordNce(nceB, featKParts, featQParts, 1) },
+          grads: { G: {}, F: {}, D: {} },
+        };
+      }
+      return tf.add(lossGan, nceTotal) as tf.Scalar;
+    }, gParams);
+    losses.G = lossG.dataSync()[0];
+    lossG.dispose();
+
+    const gGrads: tf.NamedTensorMap = {};
+    const fGrads: tf.NamedTensorMap = {};
+    for (const [name, g] of Object.entries(grads)) {
+      if (name.startsWith('F.')) fGrads[name.slice(2)] = g;
+      else gGrads[name] = g;
+    }
+    if (rec) {
+      rec.grads.G = tf.tidy(() => Object.fromEntries(Object.entries(gGrads).map(([n, g]) => [n, this.netG.params.toTorchLayout(n, g)])));
+      rec.grads.F = tf.tidy(() => Object.fromEntries(Object.entries(fGrads).map(([n, g]) => [n, n.endsWith('.weight') ? tf.transpose(g) : tf.clone(g)])));
+      rec.grads.D = recordedD;
+      this.recordFeatureGrads(rec, batch);
+    }
+    this.optimizers.G.apply(gGrads);
+    this.optimizers.F.apply(fGrads);
+    tf.dispose(Object.values(grads));
+    this.step++;
+    return { losses: losses as StepLosses, record: rec };
+  }
+
+  private recordNce(result: NceLossResult, featK: tf.Tensor4D[][], featQ: tf.Tensor4D[][], part: number): NceRecord {
+    const keep = <T extends tf.Tensor>(t: T): T => tf.keep(t.clone()) as T;
+    return {
+      featK: featK.map((p) => keep(p[part])),
+      featQ: featQ.map((p) => keep(p[part])),
+      pooledK: result.keys.pooled.map(keep),
+      pooledQ: result.queries.map(keep),
+      rowLosses: result.rowLosses.map(keep),
+      samples: result.keys.samples.map((s) => (s.kind === 'random' ? { ids: s.ids } : { ids: s.ids, attn: keep(s.attn) })),
+      gradFeatK: [],
+    };
+  }
+
+  /**
+   * d loss_G / d feat_k along the NCE path alone, as the official code's separate encoder pass receives it:
+   * each tap's own term, plus what deeper taps send back through the generator layers between them.
+   */
+  private recordFeatureGrads(rec: StepRecord, batch: number): void {
+    const o = this.options;
+    const buggyNorms = this.buggyNorms(batch);
+    const passes = [rec.nce.A, rec.nce.B].filter((p): p is NceRecord => p != null);
+    const weight = passes.length === 2 ? 0.5 : 1;
+    for (const r of passes) {
+      const randomIds = r.samples.map((s) => (s.ids instanceof Int32Array ? s.ids : undefined));
+      const queryIds = r.samples.map((s) => (s.ids instanceof Int32Array ? undefined : s.ids));
+      // Random taps' keys are detached, so some taps have no gradient at all (allowNoGradients → zeros).
+      const { value, grads } = tf.engine().gradients(
+        () => tf.mul(this.nce(r.featK, r.featQ, randomIds, queryIds).loss, weight) as tf.Scalar,
+        r.featK,
+        undefined,
+        true,
+      );
+      value.dispose();
+      const direct = grads.map((g, l) => (g ?? tf.zerosLike(r.featK[l])) as tf.Tensor4D);
+      const taps = o.nceLayers;
+      const total: tf.Tensor4D[] = new Array(taps.length);
+      total[taps.length - 1] = direct[taps.length - 1];
+      for (let l = taps.length - 2; l >= 0; l--) {
+        const through = tf.grad((f: tf.Tensor) => this.netG.runRange(f as tf.Tensor4D, taps[l] + 1, taps[l + 1], buggyNorms))(
+          r.featK[l],
+          total[l + 1],
+        );
+        total[l] = tf.add(direct[l], through) as tf.Tensor4D;
+        tf.dispose([direct[l], through]);
+      }
+      // PyTorch tracks no gradient for a tap computed from the input alone (tap 0, the padded image): the
+      // official recording holds zeros there.
+      taps.forEach((tap, l) => {
+        if (!this.netG.layers.slice(0, tap + 1).some((spec) => layerParamsOf(spec))) {
+          const zeros = tf.zerosLike(total[l]);
+          total[l].dispose();
+          total[l] = zeros;
+        }
+      });
+      r.gradFeatK = total;
+    }
+  }
+
+  dispose(): void {
+    this.netG.dispose();
+    this.netD.dispose();
+    this.netF.dispose();
+    for (const opt of Object.values(this.optimizers)) opt.dispose();
+  }
+}
+
+/** Frees every tensor of a step record. */
+export function disposeStepRecord(rec: StepRecord): void {
+  const passes = [rec.nce.A, rec.nce.B].filter((p): p is NceRecord => p != null);
+  tf.dispose([
+    rec.fakeB,
+    ...(rec.idtB ? [rec.idtB] : []),
+    ...passes.flatMap((p) => [...p.featK, ...p.featQ, ...p.pooledK, ...p.pooledQ, ...p.rowLosses, ...p.gradFeatK, ...p.samples.flatMap((s) => ('attn' in s ? [s.attn] : []))]),
+    ...Object.values(rec.grads.G),
+    ...Object.values(rec.grads.F),
+    ...Object.values(rec.grads.D),
+  ]);
+}
