@@ -22,12 +22,15 @@ export interface StepLosses {
   G: number;
 }
 
+/** QS-layer selections by NCE layer: one id list per image, or undefined for a layer that selects itself. */
+export type QueryIds = readonly (readonly ArrayLike<number>[] | undefined)[];
+
 /** Choices a step would otherwise draw itself: recorded ones make a step replay exactly. */
 export interface StepChoices {
   /** Random-layer patch ids by NCE layer, for NCE(real_A, fake_B) and NCE(real_B, idt_B). */
   patchIds?: { A: PatchIdSource; B?: PatchIdSource };
   /** QS-layer selections by NCE layer (one id list per image), e.g. to replay the official `local` order. */
-  queryIds?: { A?: readonly (readonly ArrayLike<number>[] | undefined)[]; B?: readonly (readonly ArrayLike<number>[] | undefined)[] };
+  queryIds?: { A?: QueryIds; B?: QueryIds };
   /** Flip the batch for flip-equivariance (FastCUT); drawn from the model's Rng if not given. */
   flip?: boolean;
 }
@@ -143,7 +146,7 @@ export class CutModel {
     return tf.tidy(() => this.netG.translate(x));
   }
 
-  private nce(featK: tf.Tensor4D[], featQ: tf.Tensor4D[], patchIds: PatchIdSource, queryIds?: StepChoices['queryIds'] extends infer Q ? Q extends object ? Q['A'] : never : never): NceLossResult {
+  private nce(featK: tf.Tensor4D[], featQ: tf.Tensor4D[], patchIds: PatchIdSource, queryIds?: QueryIds): NceLossResult {
     const o = this.options;
     return nceLoss(this.netF, featK, featQ, {
       numPatches: o.numPatches,

@@ -87,6 +87,13 @@ export class TorchParameters {
     );
   }
 
+  /** A tensor in parameter `name`'s PyTorch layout, converted to ours. */
+  fromTorchLayout(name: string, tensor: tf.Tensor): tf.Tensor {
+    const spec = this.specs.get(name);
+    if (spec == null) throw new Error(`no parameter '${name}'`);
+    return TO_OURS[spec.layout](tensor);
+  }
+
   /** A tensor shaped like parameter `name` (e.g. its gradient), converted to PyTorch layout. */
   toTorchLayout(name: string, tensor: tf.Tensor): tf.Tensor {
     const spec = this.specs.get(name);
