@@ -1,0 +1,65 @@
+// Seconds per training step and per generator forward, and peak memory, for the default architecture
+// (ngf 64, resnet_9blocks, batch 1, 256 patches) — one JSON line per size and QS mode, each measured in its own
+// process so that its peak resident memory is its own. Usage: node bench/step.mjs [--px 64,128,256]
+// [--modes global,local] [--steps N] [--backend auto]. Runs against the built package (dist/).
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: {
+    px: { type: 'string', default: '64,128,256' },
+    modes: { type: 'string', default: 'global,local' },
+    steps: { type: 'string', default: '2' },
+    backend: { type: 'string', default: 'auto' },
+    one: { type: 'string' },
+  },
+});
+
+if (values.one == null) {
+  for (const px of values.px.split(',')) {
+    for (const mode of values.modes.split(',')) {
+      const args = [fileURLToPath(import.meta.url), '--one', `${px}:${mode}`, '--steps', values.steps, '--backend', values.backend];
+      process.stdout.write(execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
+    }
+  }
+} else {
+  const tf = await import('@tensorflow/tfjs-core');
+  const { selectBackend } = await import('@qsattn/core');
+  const { CutModel } = await import('../dist/index.js');
+  tf.env().set('PROD', true); // no per-op NaN checks or console banners while timing
+  const [pxText, mode] = values.one.split(':');
+  const px = Number(pxText);
+  const choice = await selectBackend(values.backend);
+  const model = new CutModel({ qsMode: mode }, { seed: 0 });
+  const image = (seed) => tf.tidy(() => tf.clipByValue(tf.randomNormal([1, px, px, 3], 0, 0.5, 'float32', seed), -1, 1));
+  const realA = image(1);
+  const realB = image(2);
+  const time = (fn) => {
+    const t0 = performance.now();
+    fn();
+    return (performance.now() - t0) / 1000;
+  };
+  const forward = () => tf.dispose(model.translate(realA).dataSync());
+  forward(); // warm-up: kernel setup and first allocations
+  const forwardS = Math.min(time(forward), time(forward));
+  model.trainStep(realA, realB); // warm-up step
+  const steps = Number(values.steps);
+  let total = 0;
+  for (let i = 0; i < steps; i++) total += time(() => model.trainStep(realA, realB));
+  const peakMb = process.resourceUsage().maxRSS / 1024;
+  console.log(
+    JSON.stringify({
+      px,
+      mode,
+      step_s: +(total / steps).toFixed(3),
+      forward_s: +forwardS.toFixed(3),
+      peak_mb: Math.round(peakMb),
+      backend: choice.name,
+      ngf: 64,
+      blocks: 9,
+      batch: 1,
+      num_patches: 256,
+    }),
+  );
+}
