@@ -148,7 +148,16 @@ function compareNetwork(
  */
 export function runConformance(bytes: Uint8Array, source: string): ConformanceReport {
   const { tensors: raw, metadata } = readSafetensors(bytes, source);
-  const args: string[] = JSON.parse(metadata.official_args ?? '[]');
+  if (metadata.official_args == null) {
+    throw new Error(`${source}: not a recorded official step (no official_args in its metadata)`);
+  }
+  let args: string[];
+  try {
+    args = JSON.parse(metadata.official_args);
+    if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) throw new Error('not a list of strings');
+  } catch (e) {
+    throw new Error(`${source}: official_args metadata is not a JSON list of flags (${(e as Error).message})`);
+  }
   const { model: options } = parseOfficialArgs(args);
   const tensors = rawToTensors(raw, source);
   const table = new Table();

@@ -1,0 +1,31 @@
+import type { ConformanceReport, ConformanceRow } from '@qsattn/cut-model';
+import { alignColumns } from './format-table';
+
+function formatNumber(x: number): string {
+  if (x === 0) return '0';
+  if (!Number.isFinite(x)) return Number.isNaN(x) ? 'NaN' : 'inf';
+  return x.toExponential(2);
+}
+
+const tableRow = (r: ConformanceRow): string[] => [r.group, formatNumber(r.error), formatNumber(r.tolerance), String(r.count), r.ok ? 'ok' : 'FAIL'];
+
+/** A report as aligned text: a header line, one row per group, and a verdict with the time taken. */
+export function formatReport(report: ConformanceReport, seconds: number): string {
+  const rows = [['group', 'max error', 'tolerance', 'count', 'ok'], ...report.rows.map(tableRow)];
+  const failed = report.rows.filter((r) => !r.ok);
+  const time = `${seconds.toFixed(1)} s`;
+  const verdict =
+    failed.length === 0
+      ? `ok: all ${report.rows.length} groups within tolerance (${time})`
+      : `FAILED: ${failed.length} of ${report.rows.length} groups out of tolerance: ${failed.map((r) => r.group).join(', ')} (${time})`;
+  const lines = [
+    report.source,
+    `  official args: ${report.options.join(' ')}`,
+    ...alignColumns(rows, new Set([1, 2, 3])).map((line) => `  ${line}`),
+  ];
+  if (report.rows.some((r) => r.group.startsWith('after.'))) {
+    lines.push('  (after.*: max error is the fraction of elements off by more than 1e-6)');
+  }
+  lines.push(`  ${verdict}`, '');
+  return lines.join('\n');
+}
