@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, TorchAdam } from '@qsattn/core';
 import { defaultQsLayers, nceLoss, ProjectionHead, stopGradient, type NceLossResult, type PatchIdSource } from '@qsattn/qsattn';
-import { layerParams, normsReachedByChannelsLastGrad, type LayerSpec } from './layer-spec';
+import { layerParams, normsReachedByChannelsLastGrad, officialTapLayers, type LayerSpec } from './layer-spec';
 
 const layerParamsOf = (spec: LayerSpec): boolean => layerParams(spec, '').some((p) => p.trainable);
 import { ganLoss } from './gan-loss';
@@ -169,7 +169,7 @@ export class CutModel {
     if (!o.torchCpuCompat || batch !== 1) return new Set();
     const qsLayers = o.qsMode === null ? [] : defaultQsLayers(o.nceLayers.length);
     const strided = o.nceLayers.filter((_, l) => !(o.qsMode === 'local' && qsLayers.includes(l)));
-    return normsReachedByChannelsLastGrad(this.netG.layers, strided);
+    return normsReachedByChannelsLastGrad(this.netG.layers, strided, Math.max(...o.nceLayers));
   }
 
   /**
@@ -300,7 +300,7 @@ export class CutModel {
       );
       value.dispose();
       const direct = grads.map((g, l) => (g ?? tf.zerosLike(r.featK[l])) as tf.Tensor4D);
-      const taps = o.nceLayers;
+      const taps = officialTapLayers(this.netG.layers, o.nceLayers);
       const total: tf.Tensor4D[] = new Array(taps.length);
       total[taps.length - 1] = direct[taps.length - 1];
       for (let l = taps.length - 2; l >= 0; l--) {

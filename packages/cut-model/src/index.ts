@@ -9,6 +9,7 @@ export {
   biasesCancelledByNorm,
   layerParams,
   normsReachedByChannelsLastGrad,
+  officialTapLayers,
   sequentialParams,
   type BuggyNorms,
   type LayerSpec,

@@ -142,23 +142,33 @@ export function applyLayer(
 
 /**
  * The instance norms that receive a channels-last gradient in the official code's batch-1 encoder passes when
- * the listed layers' outputs get one (the NCE taps read through a permuted token view). Such a gradient passes
- * unchanged through a residual block's skip connection and through ReLU, reaches the block's last norm, and
- * stops at convolutions and paddings, whose backward returns NCHW gradients.
+ * the listed taps' outputs get one (the NCE taps read through a permuted token view): the last norm of a tapped
+ * residual block and of every block below it down the skip connections, and a top-level norm only when it is
+ * itself the deepest tap (`encode_only` returns it before the in-place ReLU runs; any other tapped norm is
+ * reached through that ReLU, whose backward hands it a contiguous gradient). Probed with backward hooks on the
+ * official code.
  */
-export function normsReachedByChannelsLastGrad(layers: readonly LayerSpec[], taps: Iterable<number>): Set<string> {
+export function normsReachedByChannelsLastGrad(
+  layers: readonly LayerSpec[],
+  taps: Iterable<number>,
+  deepestTap: number,
+): Set<string> {
   const norms = new Set<string>();
   for (const tap of taps) {
-    for (let i = tap; i >= 0; i--) {
-      const spec = layers[i];
-      if (spec.kind === 'resnetBlock') norms.add(`model.${i}.conv_block.6.`);
-      else if (spec.kind === 'instanceNorm') {
-        norms.add(`model.${i}.`);
-        break;
-      } else if (spec.kind !== 'relu') break;
-    }
+    if (layers[tap].kind === 'instanceNorm' && tap === deepestTap) norms.add(`model.${tap}.`);
+    for (let i = tap; i >= 0 && layers[i].kind === 'resnetBlock'; i--) norms.add(`model.${i}.conv_block.6.`);
   }
   return norms;
+}
+
+/**
+ * The official taps hold what the tapped tensor holds once the encoder pass is over: the official norms are
+ * followed by an in-place ReLU, so a tapped norm's output has been rectified — unless it is the deepest tap,
+ * where `encode_only` returns before that ReLU runs. Returns, for each tap, the layer whose output it holds.
+ */
+export function officialTapLayers(layers: readonly LayerSpec[], taps: readonly number[]): number[] {
+  const deepest = Math.max(...taps);
+  return taps.map((t) => (layers[t].kind === 'instanceNorm' && layers[t + 1]?.kind === 'relu' && t !== deepest ? t + 1 : t));
 }
 
 /**

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type InitScheme, Rng, TorchParameters } from '@qsattn/core';
-import { applyLayer, type BuggyNorms, type LayerSpec, sequentialParams } from './layer-spec';
+import { applyLayer, type BuggyNorms, type LayerSpec, officialTapLayers, sequentialParams } from './layer-spec';
 
 export interface ResnetGeneratorOptions {
   inputNc?: number;
@@ -94,14 +94,16 @@ export class ResnetGenerator {
         throw new RangeError(`NCE layer ${t} is not a generator layer: choose indices 0 to ${this.layers.length - 1}`);
       }
     }
-    const last = encodeOnly ? Math.max(...taps) : this.layers.length - 1;
+    // A tapped norm holds its ReLU's output, as the official in-place ReLU leaves it (see officialTapLayers).
+    const held = officialTapLayers(this.layers, taps);
+    const last = encodeOnly ? Math.max(...held) : this.layers.length - 1;
     const kept = new Map<number, tf.Tensor4D>();
     let h = x;
     for (let i = 0; i <= last; i++) {
       h = applyLayer(this.layers[i], h, this.params, `model.${i}.`, buggyNorms);
-      if (taps.includes(i)) kept.set(i, h);
+      if (held.includes(i)) kept.set(i, h);
     }
-    return { output: encodeOnly ? undefined : h, features: taps.map((t) => kept.get(t)!) };
+    return { output: encodeOnly ? undefined : h, features: held.map((t) => kept.get(t)!) };
   }
 
   /** Runs layers `from` … `to` (inclusive) on `x`, the output of layer `from − 1`. */

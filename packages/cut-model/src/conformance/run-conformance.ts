@@ -195,7 +195,7 @@ export function runConformance(bytes: Uint8Array, source: string): ConformanceRe
       realA,
       realB,
       {
-        patchIds: { A: perms(0), B: perms(randomLayers.length) },
+        patchIds: { A: perms(0), B: options.nceIdt ? perms(randomLayers.length) : undefined },
         queryIds: { A: recordedQueries('nceA'), B: recordedQueries('nceB') },
         flip: false,
       },
