@@ -11,6 +11,7 @@ export {
   normsReachedByChannelsLastGrad,
   officialTapLayers,
   sequentialParams,
+  SequentialNetwork,
   type BuggyNorms,
   type LayerSpec,
 } from './layer-spec';

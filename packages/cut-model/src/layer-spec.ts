@@ -8,8 +8,10 @@ import {
   leakyRelu,
   reflectionPad,
   upsample,
+  TorchParameters,
+  type InitScheme,
   type ParamSpec,
-  type TorchParameters,
+  type Rng,
 } from '@qsattn/core';
 
 /** One entry of an official `nn.Sequential`; its index in the list is its checkpoint name `model.<i>`. */
@@ -188,6 +190,23 @@ export function biasesCancelledByNorm(layers: readonly LayerSpec[]): string[] {
   };
   scan(layers, (i) => `model.${i}.`);
   return names;
+}
+
+/** A network that is one official flat list: its layers and their tensors, named `model.<index>.…`. */
+export class SequentialNetwork {
+  readonly params: TorchParameters;
+
+  constructor(
+    readonly layers: LayerSpec[],
+    init: InitScheme,
+    rng: Rng,
+  ) {
+    this.params = new TorchParameters(sequentialParams(layers), init, rng);
+  }
+
+  dispose(): void {
+    this.params.dispose();
+  }
 }
 
 /** Every tensor of a flat official list, named `model.<index>.…`. */

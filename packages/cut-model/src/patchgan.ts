@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type InitScheme, Rng, TorchParameters } from '@qsattn/core';
-import { applyLayer, type LayerSpec, sequentialParams } from './layer-spec';
+import { type InitScheme, Rng } from '@qsattn/core';
+import { applyLayer, type LayerSpec, SequentialNetwork } from './layer-spec';
 import { DEFAULT_INIT } from './resnet-generator';
 
 export interface PatchGanOptions {
@@ -46,20 +46,12 @@ export function patchGanLayers(options: PatchGanOptions = {}): LayerSpec[] {
 }
 
 /** The PatchGAN discriminator: NHWC image in, a map of real/fake logits out. */
-export class PatchGan {
-  readonly layers: LayerSpec[];
-  readonly params: TorchParameters;
-
+export class PatchGan extends SequentialNetwork {
   constructor(options: PatchGanOptions = {}, rng: Rng = new Rng(0)) {
-    this.layers = patchGanLayers(options);
-    this.params = new TorchParameters(sequentialParams(this.layers), options.init ?? DEFAULT_INIT, rng);
+    super(patchGanLayers(options), options.init ?? DEFAULT_INIT, rng);
   }
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
     return this.layers.reduce((h, spec, i) => applyLayer(spec, h, this.params, `model.${i}.`), x);
-  }
-
-  dispose(): void {
-    this.params.dispose();
   }
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type InitScheme, Rng, TorchParameters } from '@qsattn/core';
-import { applyLayer, type BuggyNorms, type LayerSpec, officialTapLayers, sequentialParams } from './layer-spec';
+import { type InitScheme, Rng } from '@qsattn/core';
+import { applyLayer, type BuggyNorms, type LayerSpec, officialTapLayers, SequentialNetwork } from './layer-spec';
 
 export interface ResnetGeneratorOptions {
   inputNc?: number;
@@ -72,13 +72,9 @@ export interface GeneratorRun {
 }
 
 /** The CUT / QS-Attn ResNet generator, NHWC in and out, weights named as the official checkpoints name them. */
-export class ResnetGenerator {
-  readonly layers: LayerSpec[];
-  readonly params: TorchParameters;
-
+export class ResnetGenerator extends SequentialNetwork {
   constructor(options: ResnetGeneratorOptions = {}, rng: Rng = new Rng(0)) {
-    this.layers = resnetGeneratorLayers(options);
-    this.params = new TorchParameters(sequentialParams(this.layers), options.init ?? DEFAULT_INIT, rng);
+    super(resnetGeneratorLayers(options), options.init ?? DEFAULT_INIT, rng);
   }
 
   /**
@@ -116,9 +112,5 @@ export class ResnetGenerator {
   /** The translation alone. */
   translate(x: tf.Tensor4D): tf.Tensor4D {
     return this.run(x).output!;
-  }
-
-  dispose(): void {
-    this.params.dispose();
   }
 }
