@@ -61,6 +61,25 @@ export interface CutModelInit {
   seed?: number;
 }
 
+/**
+ * Runs `fn` with the enclosing gradient tape set aside, as if no gradient were being taken. tfjs records the ops
+ * of a nested `tf.grads` (and of an optimizer step) on the outer tape too, and keeps every tensor they save
+ * until the outer backprop ends — for the D update inside G's tape, all of D's activations, gradients and
+ * Adam temporaries. With the tape set aside, the nested call opens and closes its own.
+ */
+function offTape<T>(fn: () => T): T {
+  const state = tf.engine().state;
+  const { activeTape, gradientDepth } = state;
+  state.activeTape = null as unknown as typeof activeTape;
+  state.gradientDepth = 0;
+  try {
+    return fn();
+  } finally {
+    state.activeTape = activeTape;
+    state.gradientDepth = gradientDepth;
+  }
+}
+
 function splitBatch(x: tf.Tensor4D, parts: number): tf.Tensor4D[] {
   return parts === 1 ? [x] : tf.split(x, parts, 0);
 }
@@ -195,20 +214,24 @@ export class CutModel {
       const [fakeB, idtB] = splitBatch(run.output!, o.nceIdt ? 2 : 1);
 
       // D update first, on a detached fake_B, so that G's GAN loss sees the updated D (as the official step).
+      // It reaches no G parameter, so it runs off G's tape.
       const detachedFake = stopGradient(fakeB);
-      const d = namedGrads(() => {
-        const fake = ganLoss(this.netD.apply(detachedFake), false, o.ganMode);
-        const realLoss = ganLoss(this.netD.apply(realB), true, o.ganMode);
-        losses.D_fake = fake.dataSync()[0];
-        losses.D_real = realLoss.dataSync()[0];
-        return tf.mul(tf.add(fake, realLoss), 0.5) as tf.Scalar;
-      }, this.netD.params.trainable());
-      losses.D = d.value.dataSync()[0];
-      // Created inside the G tape's scope, D's gradients are freed when it closes: keep a copy when recording.
-      if (record) {
-        recordedD = Object.fromEntries(Object.entries(d.grads).map(([n, g]) => [n, tf.keep(this.netD.params.toTorchLayout(n, g))]));
-      }
-      this.optimizers.D.apply(d.grads);
+      offTape(() => {
+        const d = namedGrads(() => {
+          const fake = ganLoss(this.netD.apply(detachedFake), false, o.ganMode);
+          const realLoss = ganLoss(this.netD.apply(realB), true, o.ganMode);
+          losses.D_fake = fake.dataSync()[0];
+          losses.D_real = realLoss.dataSync()[0];
+          return tf.mul(tf.add(fake, realLoss), 0.5) as tf.Scalar;
+        }, this.netD.params.trainable());
+        losses.D = d.value.dataSync()[0];
+        // Created inside the G tape's scope, D's gradients are freed when it closes: keep a copy when recording.
+        if (record) {
+          recordedD = Object.fromEntries(Object.entries(d.grads).map(([n, g]) => [n, tf.keep(this.netD.params.toTorchLayout(n, g))]));
+        }
+        this.optimizers.D.apply(d.grads);
+        tf.dispose([d.value, ...Object.values(d.grads)]);
+      });
 
       const lossGan = tf.mul(ganLoss(this.netD.apply(fakeB), true, o.ganMode), o.lambdaGAN) as tf.Scalar;
       losses.G_GAN = lossGan.dataSync()[0];

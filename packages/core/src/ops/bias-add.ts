@@ -10,10 +10,8 @@ export function biasAdd(x: tf.Tensor4D, bias: tf.Tensor1D): tf.Tensor4D {
   const add = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, b] = args as [tf.Tensor4D, tf.Tensor1D];
     const value = tf.add(input, b) as tf.Tensor4D;
-    const gradFunc = (dy: tf.Tensor): tf.Tensor[] => [
-      dy,
-      tf.reshape(tf.sum(tf.sum(tf.sum(dy, 2), 1), 0), b.shape),
-    ];
+    // In a tidy: tfjs runs a custom gradient outside one, so its temporaries would live until backprop ends.
+    const gradFunc = (dy: tf.Tensor): tf.Tensor[] => [dy, tf.tidy(() => tf.reshape(tf.sum(tf.sum(tf.sum(dy, 2), 1), 0), b.shape))];
     return { value, gradFunc };
   });
   return add(x, bias) as tf.Tensor4D;

@@ -25,6 +25,21 @@ describe.each(TEST_BACKENDS)('anti-aliased resampling on %s', (backend) => {
     });
   });
 
+  test("depthwiseConvTranspose2d with filterGradient 'none': the same input gradient, no filter gradient", async () => {
+    await useBackend(backend);
+    const x = tf.tensor4d(Array.from({ length: 24 }, (_, i) => Math.sin(i)), [1, 3, 4, 2]);
+    const f = tf.tensor4d(Array.from({ length: 18 }, (_, i) => Math.cos(i)), [3, 3, 2, 1]);
+    const options = { stride: 2, padding: 1 };
+    const loss = (mode: 'compute' | 'none') => (input: tf.Tensor, filter: tf.Tensor) =>
+      tf.sum(tf.square(depthwiseConvTranspose2d(input as tf.Tensor4D, filter as tf.Tensor4D, { ...options, filterGradient: mode })));
+    const [dxCompute] = tf.grads(loss('compute'))([x, f]);
+    const { value, grads } = tf.engine().gradients(() => loss('none')(x, f) as tf.Scalar, [x, f], undefined, true);
+    expectClose(await grads[0].data(), await dxCompute.data());
+    expect(grads[1]).toBeUndefined();
+    expect(() => depthwiseConvTranspose2d(x, f, { filterGradient: 'skip' as 'none' })).toThrow(/'compute' or 'none'/);
+    tf.dispose([x, f, dxCompute, value, grads[0]]);
+  });
+
   test('a constant image stays constant away from the border', async () => {
     await useBackend(backend);
     const x = tf.fill([1, 8, 8, 1], 2) as tf.Tensor4D;

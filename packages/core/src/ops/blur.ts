@@ -79,7 +79,8 @@ function upsample_(x: tf.Tensor4D, options: UpsampleOptions = {}): tf.Tensor4D {
   const padSize = Math.floor((size - 1) / 2);
   const filter = options.filter ?? blurFilter(size, x.shape[3], stride * stride);
   const padded = replicationPad(x, 1);
-  const full = depthwiseConvTranspose2d(padded, filter, { stride, padding: 1 + padSize });
+  // The blur filter is a constant buffer: its gradient would be a wasted (and slow) kernel.
+  const full = depthwiseConvTranspose2d(padded, filter, { stride, padding: 1 + padSize, filterGradient: 'none' });
   const [n, h, w, c] = full.shape;
   const trim = size % 2 === 1 ? 0 : 1;
   return tf.slice(full, [0, 1, 1, 0], [n, h - 1 - trim, w - 1 - trim, c]);

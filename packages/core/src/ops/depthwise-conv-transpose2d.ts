@@ -5,13 +5,20 @@ export interface DepthwiseConvTranspose2dOptions {
   stride?: Pair;
   /** Trims this many rows/columns from each side of the full output, as `conv_transpose2d(padding=…)`. */
   padding?: Pair;
+  /**
+   * 'none' for a constant filter (a blur buffer): its gradient, a slow depthwise filter-gradient kernel, is then
+   * not computed (tfjs computes every input's gradient of a custom-gradient op, wanted or not) and the filter
+   * gets none. Default 'compute'.
+   */
+  filterGradient?: 'compute' | 'none';
 }
 
 /**
  * `conv_transpose2d(x, weight, groups=C)` with one output channel per input channel, on NHWC tensors:
  * `filter` is `[kh, kw, C, 1]` (PyTorch stores `[C, 1, kh, kw]`). tfjs has no such op; it is the input
  * gradient of a depthwise conv, so it runs `DepthwiseConv2dNativeBackpropInput`, and its gradients are the
- * depthwise conv (for x) and `DepthwiseConv2dNativeBackpropFilter` (for the filter).
+ * depthwise conv (for x) and `DepthwiseConv2dNativeBackpropFilter` (for the filter, unless `filterGradient` is
+ * 'none').
  */
 function depthwiseConvTranspose2d_(
   x: tf.Tensor4D,
@@ -34,26 +41,43 @@ function depthwiseConvTranspose2d_(
   const strides: [number, number] = [sh, sw];
   const pad: ExplicitPadding = [[0, 0], [ph, ph], [pw, pw], [0, 0]];
   const dilations: [number, number] = [1, 1];
-  const run = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [input, weights] = args as [tf.Tensor4D, tf.Tensor4D];
-    const save = args[2] as tf.GradSaveFunc;
-    save([input, weights]);
-    const value = tf.engine().runKernel(
+  const filterGradient = options.filterGradient ?? 'compute';
+  if (filterGradient !== 'compute' && filterGradient !== 'none') {
+    throw new Error(`depthwiseConvTranspose2d: filterGradient must be 'compute' or 'none', got '${filterGradient}'`);
+  }
+  const forward = (input: tf.Tensor4D, weights: tf.Tensor4D): tf.Tensor4D =>
+    tf.engine().runKernel(
       tf.DepthwiseConv2dNativeBackpropInput,
       { dy: input, filter: weights } as unknown as tf.NamedTensorMap,
       { strides, pad, dilations, dimRoundingMode: undefined, inputShape: outShape } as unknown as tf.NamedAttrMap,
     ) as tf.Tensor4D;
-    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
-      const [savedInput, savedWeights] = saved as tf.Tensor4D[];
-      const dx = tf.depthwiseConv2d(dy as tf.Tensor4D, savedWeights, strides, pad);
-      const dFilter = tf.engine().runKernel(
-        tf.DepthwiseConv2dNativeBackpropFilter,
-        { x: dy, dy: savedInput } as unknown as tf.NamedTensorMap,
-        { strides, pad, dilations, dimRoundingMode: undefined, filterShape: savedWeights.shape } as unknown as tf.NamedAttrMap,
-      ) as tf.Tensor;
-      return [dx, dFilter];
-    };
-    return { value, gradFunc };
+  const inputGrad = (dy: tf.Tensor, weights: tf.Tensor4D): tf.Tensor4D => tf.depthwiseConv2d(dy as tf.Tensor4D, weights, strides, pad);
+  if (filterGradient === 'none') {
+    const run = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      // Saved, not closed over: a filter made inside this op's scope is freed before the backward pass.
+      (args[1] as tf.GradSaveFunc)([filter]);
+      return {
+        value: forward(args[0] as tf.Tensor4D, filter),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.tidy(() => inputGrad(dy, saved[0] as tf.Tensor4D)),
+      };
+    });
+    return run(x) as tf.Tensor4D;
+  }
+  const run = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, weights] = args as [tf.Tensor4D, tf.Tensor4D];
+    const save = args[2] as tf.GradSaveFunc;
+    save([input, weights]);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] =>
+      tf.tidy(() => {
+        const [savedInput, savedWeights] = saved as tf.Tensor4D[];
+        const dFilter = tf.engine().runKernel(
+          tf.DepthwiseConv2dNativeBackpropFilter,
+          { x: dy, dy: savedInput } as unknown as tf.NamedTensorMap,
+          { strides, pad, dilations, dimRoundingMode: undefined, filterShape: savedWeights.shape } as unknown as tf.NamedAttrMap,
+        ) as tf.Tensor;
+        return [inputGrad(dy, savedWeights), dFilter];
+      });
+    return { value: forward(input, weights), gradFunc };
   });
   return run(x, filter) as tf.Tensor4D;
 }

@@ -41,15 +41,17 @@ function instanceNorm_(x: tf.Tensor4D, options: InstanceNormOptions = {}): tf.Te
     const invStd = tf.rsqrt(tf.add(meanHW(tf.square(centred)), eps));
     const normalised = tf.mul(centred, invStd) as tf.Tensor4D;
     save([normalised, invStd]);
-    const gradFunc = (dyIn: tf.Tensor, saved: tf.Tensor[]): tf.Tensor => {
-      const [xHat, inv] = saved;
-      const [n, h, w, c] = dyIn.shape;
-      // The bug: each image's NHWC memory (h, w, c order) read as (c, h, w), then used as an NCHW gradient.
-      const dy = emulateBug ? tf.transpose(tf.reshape(dyIn, [n, c, h, w]), [0, 2, 3, 1]) : dyIn;
-      const meanDy = meanHW(dy);
-      const meanDyXHat = meanHW(tf.mul(dy, xHat));
-      return tf.mul(tf.sub(tf.sub(dy, meanDy), tf.mul(xHat, meanDyXHat)), inv);
-    };
+    // In a tidy: tfjs runs a custom gradient outside one, so its temporaries would live until backprop ends.
+    const gradFunc = (dyIn: tf.Tensor, saved: tf.Tensor[]): tf.Tensor =>
+      tf.tidy(() => {
+        const [xHat, inv] = saved;
+        const [n, h, w, c] = dyIn.shape;
+        // The bug: each image's NHWC memory (h, w, c order) read as (c, h, w), then used as an NCHW gradient.
+        const dy = emulateBug ? tf.transpose(tf.reshape(dyIn, [n, c, h, w]), [0, 2, 3, 1]) : dyIn;
+        const meanDy = meanHW(dy);
+        const meanDyXHat = meanHW(tf.mul(dy, xHat));
+        return tf.mul(tf.sub(tf.sub(dy, meanDy), tf.mul(xHat, meanDyXHat)), inv);
+      });
     return { value: normalised, gradFunc };
   });
   return norm(x) as tf.Tensor4D;

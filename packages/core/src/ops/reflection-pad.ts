@@ -52,8 +52,9 @@ function reflectionPad_(x: tf.Tensor4D, padding: Padding2d): tf.Tensor4D {
       [sides.left, sides.right],
       [0, 0],
     ], 'reflect');
+    // In a tidy: tfjs runs a custom gradient outside one, so its temporaries would live until backprop ends.
     const gradFunc = (dy: tf.Tensor): tf.Tensor =>
-      foldReflected(foldReflected(dy as tf.Tensor4D, sides.top, sides.bottom, 1), sides.left, sides.right, 2);
+      tf.tidy(() => foldReflected(foldReflected(dy as tf.Tensor4D, sides.top, sides.bottom, 1), sides.left, sides.right, 2));
     return { value, gradFunc };
   });
   return pad(x) as tf.Tensor4D;

@@ -7,8 +7,8 @@ type ConvInfo = tf.backend_util.Conv2DInfo;
 
 /**
  * dW[i,j,ci,co] = Σ_{n,ho,wo} xPadded[n, ho·sh + i, wo·sw + j, ci] · dy[n,ho,wo,co] as one matrix product,
- * [kh·kw·Ci, Ho·Wo·N] windows × [Ho·Wo·N, Co] dy. Both operands are built untransposed because wasm's
- * BatchMatMul is ~10× slower with transposeA/transposeB.
+ * [kh·kw·Ci, N·Ho·Wo] windows × [N·Ho·Wo, Co] dy. The windows are built untransposed (the product would
+ * otherwise transpose them itself), from x transposed to [Ci,N,H,W] (one 2-D transpose); dy is used as it is.
  */
 export function filterGradByMatMul(
   chain: WasmKernelChain,
@@ -17,11 +17,10 @@ export function filterGradByMatMul(
   info: ConvInfo
 ): tf.TensorInfo {
   const pixels = info.outHeight * info.outWidth * info.batchSize;
-  const xt = chain.run(tf.Transpose, { x }, { perm: [3, 1, 2, 0] });
+  const xt = chain.run(tf.Transpose, { x }, { perm: [3, 0, 1, 2] });
   const windows = im2colChannelsFirst(chain, xt, info);
   const a = chain.run(tf.Reshape, { x: windows }, { shape: [1, windows.shape[0], pixels] });
-  const dyt = chain.run(tf.Transpose, { x: dy }, { perm: [1, 2, 0, 3] });
-  const b = chain.run(tf.Reshape, { x: dyt }, { shape: [1, pixels, info.outChannels] });
+  const b = chain.run(tf.Reshape, { x: dy }, { shape: [1, pixels, info.outChannels] });
   const dw = chain.run(tf.BatchMatMul, { a, b }, { transposeA: false, transposeB: false });
   return chain.run(tf.Reshape, { x: dw }, { shape: info.filterShape });
 }

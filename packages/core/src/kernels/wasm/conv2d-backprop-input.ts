@@ -1,9 +1,31 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { transposeBlock } from './heap-transpose';
 import { chainWasmKernels, type WasmKernelChain } from './kernel-chain';
+import { replaceWasmKernel } from './replace-kernel';
 import { explicitPad, planInputGrad, spreadByStride } from './transposed-conv';
 
 type ConvInfo = tf.backend_util.Conv2DInfo;
+
+/**
+ * The filter of the input gradient's forward conv, W[i,j,ci,co] → W'[kh−1−i,kw−1−j,co,ci], in one pass over the
+ * heap: wasm's Reverse and Transpose kernels took 35 and 14 ms for a 3×3×256×256 filter (one thread), more than
+ * the conv itself.
+ */
+export function rotateFilter(chain: WasmKernelChain, filter: tf.TensorInfo): tf.TensorInfo {
+  const [kh, kw, ci, co] = filter.shape;
+  const out = chain.allocate([kh, kw, co, ci], 'float32');
+  // Allocate before taking views: growing the heap detaches every typed array over it.
+  const src = chain.backend.typedArrayFromHeap(filter) as Float32Array;
+  const dst = chain.backend.typedArrayFromHeap(out) as Float32Array;
+  const tap = ci * co;
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      transposeBlock(src, (i * kw + j) * tap, dst, ((kh - 1 - i) * kw + (kw - 1 - j)) * tap, ci, co);
+    }
+  }
+  return out;
+}
 
 /**
  * dx = a stride-1 forward conv (XNNPACK) of dy spread by the stride and padded by k−1−pad (cropped where that
@@ -18,11 +40,9 @@ export function inputGradByConv(
 ): tf.TensorInfo {
   const { rows, cols } = planInputGrad(info);
   const spread = spreadByStride(chain, dy, info.strideHeight, info.strideWidth, rows, cols);
-  const swapped = chain.run(tf.Transpose, { x: filter }, { perm: [0, 1, 3, 2] });
-  const rotated = chain.run(tf.Reverse, { x: swapped }, { dims: [0, 1] });
   return chain.run(
     tf.Conv2D,
-    { x: spread, filter: rotated },
+    { x: spread, filter: rotateFilter(chain, filter) },
     { strides: 1, dilations: 1, pad: explicitPad(rows, cols), dataFormat: 'NHWC' }
   );
 }
@@ -86,7 +106,7 @@ export function planPhaseAxis(
 
 /**
  * The phase form of dx for strides > 1: no multiply by the zeros the spread dy of inputGradByConv carries
- * (stride² of them), at the cost of a gathered filter and an interleave of the s_h·s_w phase outputs.
+ * (stride² of them), at the cost of a rearranged filter and an interleave of the s_h·s_w phase outputs.
  */
 export function inputGradByPhases(
   chain: WasmKernelChain,
@@ -98,26 +118,30 @@ export function inputGradByPhases(
   const rows = planPhaseAxis(info.inHeight, info.outHeight, kh, info.strideHeight, info.padInfo.top);
   const cols = planPhaseAxis(info.inWidth, info.outWidth, kw, info.strideWidth, info.padInfo.left);
   const [sh, sw] = [rows.stride, cols.stride];
-  // The combined filter [Lh, Lw, Co, (a, b, ci)] gathered from the taps of W, with a zero row for the gaps.
-  const swapped = chain.run(tf.Transpose, { x: filter }, { perm: [0, 1, 3, 2] });
-  const taps = chain.run(tf.Reshape, { x: swapped }, { shape: [kh * kw, co * ci] });
-  const withZero = chain.run(tf.PadV2, { x: taps }, { paddings: [[0, 1], [0, 0]], constantValue: 0 });
-  const indices = chain.allocate([rows.size * cols.size * sh * sw], 'int32');
-  const index = chain.backend.typedArrayFromHeap(indices) as Int32Array;
-  let k = 0;
-  for (let u = 0; u < rows.size; u++)
-    for (let v = 0; v < cols.size; v++)
-      for (let a = 0; a < sh; a++)
+  // The combined filter [Lh, Lw, Co, (a, b, ci)]: per window offset (u, v) and phase (a, b), the [Ci, Co] block
+  // of W's tap transposed into place, or zeros where the phase has no tap there.
+  const phaseChannels = sh * sw * ci;
+  const combined = chain.allocate([rows.size, cols.size, co, phaseChannels], 'float32');
+  // Allocate before taking views: growing the heap detaches every typed array over it.
+  const w = chain.backend.typedArrayFromHeap(filter) as Float32Array;
+  const out = chain.backend.typedArrayFromHeap(combined) as Float32Array;
+  for (let u = 0; u < rows.size; u++) {
+    for (let v = 0; v < cols.size; v++) {
+      const base = (u * cols.size + v) * co * phaseChannels;
+      for (let a = 0; a < sh; a++) {
         for (let b = 0; b < sw; b++) {
           const i = rows.tap[u * sh + a];
           const j = cols.tap[v * sw + b];
-          index[k++] = i < 0 || j < 0 ? kh * kw : i * kw + j;
+          const to = base + (a * sw + b) * ci;
+          if (i < 0 || j < 0) {
+            for (let o = 0; o < co; o++) out.fill(0, to + o * phaseChannels, to + o * phaseChannels + ci);
+          } else {
+            transposeBlock(w, (i * kw + j) * ci * co, out, to, ci, co, phaseChannels);
+          }
         }
-  const gathered = chain.run(tf.GatherV2, { x: withZero, indices }, { axis: 0, batchDims: 0 });
-  const grouped = chain.run(tf.Reshape, { x: gathered }, { shape: [rows.size * cols.size, sh * sw, co, ci] });
-  const moved = chain.run(tf.Transpose, { x: grouped }, { perm: [0, 2, 1, 3] });
-  const combined = chain.run(tf.Reshape, { x: moved }, { shape: [rows.size, cols.size, co, sh * sw * ci] });
-
+      }
+    }
+  }
   let source = dy;
   if (rows.cropBefore + rows.cropAfter + cols.cropBefore + cols.cropAfter > 0) {
     const size = [
@@ -219,19 +243,13 @@ export const conv2DBackpropInputConfig: tf.KernelConfig = {
 };
 
 /**
- * Puts ours in place of wasm's Conv2DBackpropInput and keeps wasm's as the fallback. We replace a kernel wasm
- * already has because wasm 4.22's is a scalar C++ loop (1.3–3.6 GFLOP/s in bench/kernels.mjs), ~10× slower
- * than its XNNPACK forward Conv2D that ours runs on, and it is the input gradient of every conv in training
- * and the forward of every transposed conv. Idempotent. Returns false, changing nothing, while wasm's is not
- * registered yet (@tensorflow/tfjs-backend-wasm not imported): registering ours then would only see it
- * overwritten (with a warning) when wasm registers its kernels.
+ * Puts ours in place of wasm's Conv2DBackpropInput and keeps wasm's as the fallback (see replaceWasmKernel). We
+ * replace a kernel wasm already has because wasm 4.22's is a scalar C++ loop (1.3–3.6 GFLOP/s in
+ * bench/kernels.mjs), ~10× slower than its XNNPACK forward Conv2D that ours runs on, and it is the input
+ * gradient of every conv in training and the forward of every transposed conv.
  */
 export function replaceWasmConv2DBackpropInput(): boolean {
-  const current = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
-  if (current == null) return false;
-  if (current.kernelFunc === conv2DBackpropInput) return true;
-  wasmOwn = current;
-  tf.unregisterKernel(tf.Conv2DBackpropInput, 'wasm');
-  tf.registerKernel(conv2DBackpropInputConfig);
-  return true;
+  return replaceWasmKernel(conv2DBackpropInputConfig, (own) => {
+    wasmOwn = own;
+  });
 }

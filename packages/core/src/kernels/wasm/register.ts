@@ -1,8 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { replaceWasmBatchMatMul } from './batch-mat-mul';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter';
 import { replaceWasmConv2DBackpropInput } from './conv2d-backprop-input';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-backprop-filter';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-backprop-input';
+import { replaceWasmIdentity } from './identity';
+import { replaceWasmSlice } from './slice';
+import { replaceWasmTranspose } from './transpose';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
 
 /** The training kernels @tensorflow/tfjs-backend-wasm 4.22 lacks, built on its own kernels. */
@@ -14,8 +18,25 @@ export const wasmTrainingKernels: readonly tf.KernelConfig[] = [
 ];
 
 /**
+ * Puts ours in place of the wasm 4.22 kernels that are slow or wasteful in training: Conv2DBackpropInput (see
+ * conv2d-backprop-input.ts), BatchMatMul with a transposed operand (batch-mat-mul.ts), the copying Identity
+ * (identity.ts), Slice and SplitV, which copy their whole input (slice.ts), and Transpose (transpose.ts).
+ * Each keeps wasm's own to delegate to. False while wasm's kernels are not registered yet.
+ */
+function replaceWasmKernels(): boolean {
+  const replaced = [
+    replaceWasmConv2DBackpropInput(),
+    replaceWasmBatchMatMul(),
+    replaceWasmIdentity(),
+    replaceWasmSlice(),
+    replaceWasmTranspose(),
+  ];
+  return replaced.every(Boolean);
+}
+
+/**
  * Not a kernel: a registry entry whose setupFunc, which tfjs runs for every wasm kernel on each
- * `setBackend('wasm')`, replaces wasm's Conv2DBackpropInput when @tensorflow/tfjs-backend-wasm was imported
+ * `setBackend('wasm')`, replaces wasm's kernels (replaceWasmKernels) when @tensorflow/tfjs-backend-wasm was imported
  * after this package (its kernels are registered on import, so there was nothing to replace before).
  */
 const replaceOnSetupConfig: tf.KernelConfig = {
@@ -25,20 +46,20 @@ const replaceOnSetupConfig: tf.KernelConfig = {
     throw new Error('QsattnWasmReplaceKernels is a setup hook of @qsattn/core, not a kernel');
   },
   setupFunc: () => {
-    replaceWasmConv2DBackpropInput();
+    replaceWasmKernels();
   },
 };
 
 /**
  * Registers the kernels wasm lacks, skipping any already registered (by an earlier call, or a wasm release
- * that ships its own), and replaces wasm's slow Conv2DBackpropInput with ours (see conv2d-backprop-input.ts):
- * now if wasm's kernels are registered, else when the wasm backend is first set. Idempotent.
+ * that ships its own), and replaces the slow ones (replaceWasmKernels): now if wasm's kernels are registered,
+ * else when the wasm backend is first set. Idempotent.
  */
 export function registerWasmTrainingKernels(): void {
   for (const config of [...wasmTrainingKernels, replaceOnSetupConfig]) {
     if (tf.getKernel(config.kernelName, 'wasm') == null) tf.registerKernel(config);
   }
-  replaceWasmConv2DBackpropInput();
+  replaceWasmKernels();
 }
 
 registerWasmTrainingKernels();
