@@ -20,7 +20,13 @@ if (values.one == null) {
   for (const px of values.px.split(',')) {
     for (const mode of values.modes.split(',')) {
       const args = [fileURLToPath(import.meta.url), '--one', `${px}:${mode}`, '--steps', values.steps, '--backend', values.backend];
-      process.stdout.write(execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
+      try {
+        process.stdout.write(execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+      } catch (e) {
+        // A configuration that cannot run here (e.g. beyond the 4 GB wasm heap) is reported, not fatal.
+        const reason = String(e.stderr ?? e.message).split('\n').find((l) => /Error|error/.test(l)) ?? 'failed';
+        console.log(JSON.stringify({ px: Number(px), mode, error: reason.trim().slice(0, 200), backend: values.backend }));
+      }
     }
   }
 } else {
