@@ -7,6 +7,8 @@ export default defineConfig({
       '@qsattn/core': fileURLToPath(new URL('../core/src/index.ts', import.meta.url)),
       '@qsattn/qsattn': fileURLToPath(new URL('../qsattn/src/index.ts', import.meta.url)),
       '@qsattn/cut-model': fileURLToPath(new URL('../cut-model/src/index.ts', import.meta.url)),
+      '@qsattn/data/synth': fileURLToPath(new URL('../data/src/synth/index.ts', import.meta.url)),
+      '@qsattn/data': fileURLToPath(new URL('../data/src/index.ts', import.meta.url)),
     },
   },
   test: {

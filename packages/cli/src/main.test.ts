@@ -48,6 +48,15 @@ describe('qsattn', () => {
     expect(stdout).toContain('-h, --help');
   });
 
+  test('train --help lists the official options in kebab-case with their official spelling', async () => {
+    const { code, stdout } = await runCli('train', '--help');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^Usage: qsattn train /);
+    expect(stdout).toMatch(/--qs-mode MODE +QS-Attn query selection \(--QS_mode\) \(global, local, local_global; default global\)/);
+    expect(stdout).toMatch(/--lambda-NCE X +weight of the PatchNCE loss \(default 1\) \(--lambda_NCE\)/);
+    expect(stdout).toMatch(/--preset NAME +.*\(cut, fastcut, qs-global, qs-local, qs-local-global, synth-quick\)/);
+  });
+
   describe('command options', () => {
     test.each([
       [['--verbose'], "qsattn conformance: unknown option '--verbose' for 'conformance': valid options are --backend, --json, --help"],

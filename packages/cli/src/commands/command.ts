@@ -10,11 +10,13 @@ export interface OptionSpec {
   /** The values a string option accepts; anything else is a usage error that lists them. */
   choices?: readonly string[];
   default?: string;
+  /** A boolean that also takes `=true|false` or a following `true|false` word (the official `str2bool` flags). */
+  optionalValue?: boolean;
 }
 
 export interface ParsedArgs {
   positionals: string[];
-  /** Given options: strings for string options, `true` for boolean ones. */
+  /** Given options, by their name in the table: strings for string options, booleans for boolean ones. */
   values: Record<string, string | boolean | undefined>;
 }
 

@@ -1,5 +1,10 @@
 import type { Command } from './command';
 import { conformanceCommand } from './conformance';
+import { convertCommand } from './convert';
+import { datasetsCommand } from './datasets';
+import { evalCommand } from './eval';
+import { testCommand } from './test';
+import { trainCommand } from './train';
 
 /** Every `qsattn` command, in the order `qsattn --help` lists them. */
-export const COMMANDS: readonly Command[] = [conformanceCommand];
+export const COMMANDS: readonly Command[] = [trainCommand, testCommand, evalCommand, convertCommand, datasetsCommand, conformanceCommand];
