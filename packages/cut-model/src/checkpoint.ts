@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { loadStateDict, readSafetensors, saveSafetensors, type RngState } from '@qsattn/core';
+import { ProjectionHead } from '@qsattn/qsattn';
 import { CutModel } from './cut-model';
 import { resolveModelOptions, type ModelOptions } from './options';
 
@@ -28,7 +29,7 @@ export function modelState(model: CutModel): { tensors: tf.NamedTensorMap; info:
   const weights = { G: model.netG.params.toTorch(), D: model.netD.params.toTorch(), F: model.netF.toTorch() };
   for (const net of NETS) for (const [name, t] of Object.entries(weights[net])) tensors[`${net}.${name}`] = t;
   const toTorch = (net: 'G' | 'D' | 'F', name: string, t: tf.Tensor): tf.Tensor =>
-    net === 'F' ? (name.endsWith('.weight') ? tf.transpose(t) : tf.clone(t)) : (net === 'G' ? model.netG : model.netD).params.toTorchLayout(name, t);
+    net === 'F' ? ProjectionHead.convertLayout(name, t) : (net === 'G' ? model.netG : model.netD).params.toTorchLayout(name, t);
   const optimizers = {} as CheckpointInfo['optimizers'];
   for (const net of NETS) {
     const opt = model.optimizers[net];
@@ -58,7 +59,7 @@ export function restoreModelState(model: CutModel, tensors: tf.NamedTensorMap, i
   for (const net of NETS) {
     const params = net === 'F' ? null : (net === 'G' ? model.netG : model.netD).params;
     const ours = (name: string, t: tf.Tensor): tf.Tensor =>
-      params == null ? (name.endsWith('.weight') ? tf.transpose(t) : tf.clone(t)) : params.fromTorchLayout(name, t);
+      params == null ? ProjectionHead.convertLayout(name, t) : params.fromTorchLayout(name, t);
     const moments = (kind: 'm' | 'v'): tf.NamedTensorMap =>
       Object.fromEntries(Object.entries(section(tensors, `adam.${net}.${kind}.`)).map(([n, t]) => [n, ours(n, t)]));
     const firstMoment = moments('m');

@@ -278,7 +278,7 @@ export class CutModel {
     }
     if (rec) {
       rec.grads.G = tf.tidy(() => Object.fromEntries(Object.entries(gGrads).map(([n, g]) => [n, this.netG.params.toTorchLayout(n, g)])));
-      rec.grads.F = tf.tidy(() => Object.fromEntries(Object.entries(fGrads).map(([n, g]) => [n, n.endsWith('.weight') ? tf.transpose(g) : tf.clone(g)])));
+      rec.grads.F = tf.tidy(() => Object.fromEntries(Object.entries(fGrads).map(([n, g]) => [n, ProjectionHead.convertLayout(n, g)])));
       rec.grads.D = recordedD;
       this.recordFeatureGrads(rec, batch);
     }

@@ -129,12 +129,21 @@ export class ProjectionHead {
     });
   }
 
+  /**
+   * A tensor shaped like parameter `name` (its value, gradient or Adam moment) converted between our layout and
+   * PyTorch's: Linear weights are stored transposed (`[in, out]` here, `[out, in]` there), biases as they are.
+   * The conversion is its own inverse. Returns a new tensor.
+   */
+  static convertLayout(name: string, tensor: tf.Tensor): tf.Tensor {
+    return name.endsWith('.weight') ? tf.transpose(tensor) : tf.clone(tensor);
+  }
+
   /** The weights under their PyTorch names and in PyTorch layout (new tensors, owned by the caller). */
   toTorch(): tf.NamedTensorMap {
     return tf.tidy(() => {
       const out: tf.NamedTensorMap = {};
       for (const [name, variable] of Object.entries(this.namedVariables())) {
-        out[name] = name.endsWith('.weight') ? tf.transpose(variable) : tf.clone(variable);
+        out[name] = ProjectionHead.convertLayout(name, variable);
       }
       return out;
     });
