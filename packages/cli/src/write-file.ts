@@ -1,15 +1,14 @@
-import { randomBytes } from 'node:crypto';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { writeFileAtomic as writeAtomically } from '@qsattn/core';
 import { InputError } from './io';
 
-/** Writes through a temporary file renamed into place, so that a reader (or a crash) never sees a partial file. */
+/**
+ * Core's atomic write (temporary file, fsync, rename: a reader or a crash never sees a partial file), with a
+ * failure reported as a one-line user error that names the file.
+ */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   try {
-    await writeFile(temporary, data);
-    await rename(temporary, path);
+    await writeAtomically(path, data);
   } catch (err) {
-    await rm(temporary, { force: true });
-    throw new InputError(`cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new InputError((err as Error).message);
   }
 }

@@ -45,6 +45,7 @@ export {
 export { TorchParameters, type ParamLayout, type ParamSpec } from './params/parameters';
 
 export { WeightFileError } from './io/errors';
+export { writeFileAtomic } from './io/node-files';
 export {
   nchwToNhwc,
   nhwcToNchw,

@@ -28,7 +28,7 @@ export async function readFileBytes(path: string): Promise<Uint8Array> {
  * Writes `data` to a temporary file in the same directory, flushes it to disk and renames it over `path`:
  * the rename is atomic, so a crash leaves either the old file or the new one, never a partial one.
  */
-export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
+export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
   const fs = await nodeFs();
   const { basename, dirname, join } = await nodePath();
   const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
