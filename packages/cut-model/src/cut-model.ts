@@ -80,6 +80,11 @@ function offTape<T>(fn: () => T): T {
   }
 }
 
+/** A copy that outlives the enclosing tidy scope (for step records). */
+function keep<T extends tf.Tensor>(t: T): T {
+  return tf.keep(t.clone()) as T;
+}
+
 function splitBatch(x: tf.Tensor4D, parts: number): tf.Tensor4D[] {
   return parts === 1 ? [x] : tf.split(x, parts, 0);
 }
@@ -203,7 +208,6 @@ export class CutModel {
     const patchIdsB = choices.patchIds?.B ?? this.rng;
     const losses: Partial<StepLosses> = {};
     let rec: StepRecord | undefined;
-    const keep = <T extends tf.Tensor>(t: T): T => tf.keep(t.clone()) as T;
     let recordedD: tf.NamedTensorMap = {};
 
     const gParams = new Map([...this.netG.params.trainable(), ...Object.entries(this.netF.namedVariables()).map(([k, v]) => [`F.${k}`, v] as const)]);
@@ -290,7 +294,6 @@ export class CutModel {
   }
 
   private recordNce(result: NceLossResult, featK: tf.Tensor4D[][], featQ: tf.Tensor4D[][], part: number): NceRecord {
-    const keep = <T extends tf.Tensor>(t: T): T => tf.keep(t.clone()) as T;
     return {
       featK: featK.map((p) => keep(p[part])),
       featQ: featQ.map((p) => keep(p[part])),
