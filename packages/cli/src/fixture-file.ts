@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { readSafetensors } from '@qsattn/core';
 import { InputError } from './io';
 
@@ -41,4 +42,13 @@ export function readFixture(path: string): Uint8Array {
   const missing = RECORDED_STEP.filter((name) => tensors[name] === undefined);
   if (missing.length > 0) throw notFixture(`it records no training step (no ${missing.join(', ')})`);
   return bytes;
+}
+
+/**
+ * The float64 replay of a recording, if one lies beside it: `DIR/float64/NAME.safetensors` for `DIR/NAME.safetensors`
+ * (made by `testdata/fixtures-extra/replay_float64.py --out`).
+ */
+export function float64Companion(path: string): string | undefined {
+  const companion = join(dirname(path), 'float64', basename(path));
+  return existsSync(companion) ? companion : undefined;
 }

@@ -10,6 +10,7 @@ export {
   type BackendChoice,
   type BackendName,
 } from './backend/select-backend';
+export { activeBackend, automaticBackendChoice, ensureBackend, requireBackend } from './backend/ensure-backend';
 
 export { conv2d, type Conv2dOptions } from './ops/conv2d';
 export { convTranspose2d, convTranspose2dOutputSize, type ConvTranspose2dOptions } from './ops/conv-transpose2d';

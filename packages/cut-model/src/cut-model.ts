@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng, TorchAdam } from '@qsattn/core';
+import { ensureBackend, requireBackend, Rng, TorchAdam } from '@qsattn/core';
 import { defaultQsLayers, nceLoss, ProjectionHead, stopGradient, type NceLossResult, type PatchIdSource } from '@qsattn/qsattn';
+import type { ActivationBranches, ActivationContext } from './activation-branches';
 import { layerParams, normsReachedByChannelsLastGrad, officialTapLayers, type LayerSpec } from './layer-spec';
 
 const layerParamsOf = (spec: LayerSpec): boolean => layerParams(spec, '').some((p) => p.trainable);
@@ -33,6 +34,11 @@ export interface StepChoices {
   queryIds?: { A?: QueryIds; B?: QueryIds };
   /** Flip the batch for flip-equivariance (FastCUT); drawn from the model's Rng if not given. */
   flip?: boolean;
+  /**
+   * Every ReLU / LeakyReLU of G, D and F runs through these (logging the units at their kink, taking the other
+   * branch at chosen ones).
+   */
+  branches?: ActivationBranches;
 }
 
 /** Everything inside a step, kept for conformance checks (tensors owned by the caller: `disposeStepRecord`). */
@@ -80,6 +86,9 @@ function offTape<T>(fn: () => T): T {
   }
 }
 
+/** The label of the encoder pass on the source images (the official `netG(src, nce_layers, encode_only=True)`). */
+const SOURCE_PASS = 'G(source)';
+
 /** A copy that outlives the enclosing tidy scope (for step records). */
 function keep<T extends tf.Tensor>(t: T): T {
   return tf.keep(t.clone()) as T;
@@ -104,7 +113,15 @@ export class CutModel {
   /** Steps taken. */
   step = 0;
 
+  /** A model on the backend chosen so far, or on `auto`'s choice if none is running yet (`ensureBackend`). */
+  static async create(options: Partial<ModelOptions> = {}, init: CutModelInit = {}): Promise<CutModel> {
+    await ensureBackend();
+    return new CutModel(options, init);
+  }
+
+  /** Needs a running backend (see `create`, or `await selectBackend()` first): its weights are tensors. */
   constructor(options: Partial<ModelOptions> = {}, { seed = 0 }: CutModelInit = {}) {
+    requireBackend('new CutModel()');
     this.options = resolveModelOptions(options);
     const o = this.options;
     this.rng = new Rng(seed);
@@ -170,9 +187,17 @@ export class CutModel {
     return tf.tidy(() => this.netG.translate(x));
   }
 
-  private nce(featK: tf.Tensor4D[], featQ: tf.Tensor4D[], patchIds: PatchIdSource, queryIds?: QueryIds): NceLossResult {
+  private nce(
+    featK: tf.Tensor4D[],
+    featQ: tf.Tensor4D[],
+    patchIds: PatchIdSource,
+    queryIds?: QueryIds,
+    branches?: { record: ActivationBranches; tag: string },
+  ): NceLossResult {
     const o = this.options;
     return nceLoss(this.netF, featK, featQ, {
+      hiddenActivation:
+        branches && ((layer, pass, hidden) => branches.record.activate(`F(${branches.tag} ${pass}):mlp_${layer}.1.`, hidden, 0) as tf.Tensor2D),
       numPatches: o.numPatches,
       mode: o.qsMode ?? 'global',
       qsLayers: o.qsMode === null ? [] : undefined,
@@ -206,15 +231,19 @@ export class CutModel {
     const flip = choices.flip ?? (o.flipEquivariance && this.rng.uniform() < 0.5);
     const patchIdsA = choices.patchIds?.A ?? this.rng;
     const patchIdsB = choices.patchIds?.B ?? this.rng;
+    const { branches } = choices;
+    const at = (pass: string): ActivationContext | undefined => branches && { branches, pass };
     const losses: Partial<StepLosses> = {};
     let rec: StepRecord | undefined;
     let recordedD: tf.NamedTensorMap = {};
+    const buggyNorms = this.buggyNorms(batch);
+    const ownSourcePass = flip || buggyNorms.size > 0;
 
     const gParams = new Map([...this.netG.params.trainable(), ...Object.entries(this.netF.namedVariables()).map(([k, v]) => [`F.${k}`, v] as const)]);
     const { value: lossG, grads } = namedGrads(() => {
       const unflippedReal = o.nceIdt ? tf.concat([realA, realB], 0) : realA;
       const real = flip ? tf.reverse(unflippedReal, 2) : unflippedReal;
-      const run = this.netG.run(real, { taps: o.nceLayers });
+      const run = this.netG.run(real, { taps: o.nceLayers, activation: at('G(real)') });
       const [fakeB, idtB] = splitBatch(run.output!, o.nceIdt ? 2 : 1);
 
       // D update first, on a detached fake_B, so that G's GAN loss sees the updated D (as the official step).
@@ -222,8 +251,8 @@ export class CutModel {
       const detachedFake = stopGradient(fakeB);
       offTape(() => {
         const d = namedGrads(() => {
-          const fake = ganLoss(this.netD.apply(detachedFake), false, o.ganMode);
-          const realLoss = ganLoss(this.netD.apply(realB), true, o.ganMode);
+          const fake = ganLoss(this.netD.apply(detachedFake, at('D(fake_B), D step')), false, o.ganMode);
+          const realLoss = ganLoss(this.netD.apply(realB, at('D(real_B), D step')), true, o.ganMode);
           losses.D_fake = fake.dataSync()[0];
           losses.D_real = realLoss.dataSync()[0];
           return tf.mul(tf.add(fake, realLoss), 0.5) as tf.Scalar;
@@ -237,27 +266,25 @@ export class CutModel {
         tf.dispose([d.value, ...Object.values(d.grads)]);
       });
 
-      const lossGan = tf.mul(ganLoss(this.netD.apply(fakeB), true, o.ganMode), o.lambdaGAN) as tf.Scalar;
+      const lossGan = tf.mul(ganLoss(this.netD.apply(fakeB, at('D(fake_B), G step')), true, o.ganMode), o.lambdaGAN) as tf.Scalar;
       losses.G_GAN = lossGan.dataSync()[0];
       // Source features: G(real) already computed them (same weights, and instance norm is per image), unless
       // the batch was flipped (the official code encodes the unflipped sources and flips the translations'
       // features back) or the official encoder passes' own gradients are to be reproduced.
-      const buggyNorms = this.buggyNorms(batch);
-      const featK =
-        flip || buggyNorms.size > 0
-          ? this.netG.run(unflippedReal, { taps: o.nceLayers, encodeOnly: true, buggyNorms }).features
-          : run.features;
+      const featK = ownSourcePass
+        ? this.netG.run(unflippedReal, { taps: o.nceLayers, encodeOnly: true, buggyNorms, activation: at(SOURCE_PASS) }).features
+        : run.features;
       const featKParts = featK.map((f) => splitBatch(f, o.nceIdt ? 2 : 1));
       const translated = o.nceIdt ? tf.concat([fakeB, idtB], 0) : fakeB;
-      const featQRaw = this.netG.run(translated, { taps: o.nceLayers, encodeOnly: true, buggyNorms }).features;
+      const featQRaw = this.netG.run(translated, { taps: o.nceLayers, encodeOnly: true, buggyNorms, activation: at('G(translated)') }).features;
       const featQParts = featQRaw.map((f) => splitBatch(flip ? tf.reverse(f, 2) : f, o.nceIdt ? 2 : 1));
 
-      const nceA = this.nce(featKParts.map((p) => p[0]), featQParts.map((p) => p[0]), patchIdsA, choices.queryIds?.A);
+      const nceA = this.nce(featKParts.map((p) => p[0]), featQParts.map((p) => p[0]), patchIdsA, choices.queryIds?.A, branches && { record: branches, tag: 'A' });
       losses.NCE = nceA.loss.dataSync()[0];
       let nceTotal: tf.Scalar = nceA.loss;
       let nceB: NceLossResult | undefined;
       if (o.nceIdt) {
-        nceB = this.nce(featKParts.map((p) => p[1]), featQParts.map((p) => p[1]), patchIdsB, choices.queryIds?.B);
+        nceB = this.nce(featKParts.map((p) => p[1]), featQParts.map((p) => p[1]), patchIdsB, choices.queryIds?.B, branches && { record: branches, tag: 'B' });
         losses.NCE_Y = nceB.loss.dataSync()[0];
         nceTotal = tf.mul(tf.add(nceA.loss, nceB.loss), 0.5) as tf.Scalar;
       }
@@ -284,7 +311,7 @@ export class CutModel {
       rec.grads.G = tf.tidy(() => Object.fromEntries(Object.entries(gGrads).map(([n, g]) => [n, this.netG.params.toTorchLayout(n, g)])));
       rec.grads.F = tf.tidy(() => Object.fromEntries(Object.entries(fGrads).map(([n, g]) => [n, ProjectionHead.convertLayout(n, g)])));
       rec.grads.D = recordedD;
-      this.recordFeatureGrads(rec, batch);
+      this.recordFeatureGrads(rec, batch, branches && { branches, pass: ownSourcePass ? SOURCE_PASS : 'G(real)' });
     }
     this.optimizers.G.apply(gGrads);
     this.optimizers.F.apply(fGrads);
@@ -309,17 +336,20 @@ export class CutModel {
    * d loss_G / d feat_k along the NCE path alone, as the official code's separate encoder pass receives it:
    * each tap's own term, plus what deeper taps send back through the generator layers between them.
    */
-  private recordFeatureGrads(rec: StepRecord, batch: number): void {
+  private recordFeatureGrads(rec: StepRecord, batch: number, source?: ActivationContext): void {
     const o = this.options;
     const buggyNorms = this.buggyNorms(batch);
     const passes = [rec.nce.A, rec.nce.B].filter((p): p is NceRecord => p != null);
     const weight = passes.length === 2 ? 0.5 : 1;
-    for (const r of passes) {
+    for (const [part, r] of passes.entries()) {
+      // The layers between taps are run again on part of the source pass's batch: the same units, the same branches.
+      const activation: ActivationContext | undefined = source && { ...source, part };
+      const branches = source?.branches;
       const randomIds = r.samples.map((s) => (s.ids instanceof Int32Array ? s.ids : undefined));
       const queryIds = r.samples.map((s) => (s.ids instanceof Int32Array ? undefined : s.ids));
       // Random taps' keys are detached, so some taps have no gradient at all (allowNoGradients → zeros).
       const { value, grads } = tf.engine().gradients(
-        () => tf.mul(this.nce(r.featK, r.featQ, randomIds, queryIds).loss, weight) as tf.Scalar,
+        () => tf.mul(this.nce(r.featK, r.featQ, randomIds, queryIds, branches && { record: branches, tag: part === 0 ? 'A' : 'B' }).loss, weight) as tf.Scalar,
         r.featK,
         undefined,
         true,
@@ -330,7 +360,7 @@ export class CutModel {
       const total: tf.Tensor4D[] = new Array(taps.length);
       total[taps.length - 1] = direct[taps.length - 1];
       for (let l = taps.length - 2; l >= 0; l--) {
-        const through = tf.grad((f: tf.Tensor) => this.netG.runRange(f as tf.Tensor4D, taps[l] + 1, taps[l + 1], buggyNorms))(
+        const through = tf.grad((f: tf.Tensor) => this.netG.runRange(f as tf.Tensor4D, taps[l] + 1, taps[l + 1], buggyNorms, activation))(
           r.featK[l],
           total[l + 1],
         );

@@ -5,7 +5,6 @@ import {
   convTranspose2d,
   downsample,
   instanceNorm,
-  leakyRelu,
   reflectionPad,
   upsample,
   TorchParameters,
@@ -13,6 +12,7 @@ import {
   type ParamSpec,
   type Rng,
 } from '@qsattn/core';
+import { type ActivationContext, rectify } from './activation-branches';
 
 /** One entry of an official `nn.Sequential`; its index in the list is its checkpoint name `model.<i>`. */
 export type LayerSpec =
@@ -102,6 +102,7 @@ export function applyLayer(
   params: TorchParameters,
   prefix: string,
   buggyNorms: BuggyNorms = new Set(),
+  activation?: ActivationContext,
 ): tf.Tensor4D {
   switch (spec.kind) {
     case 'reflectionPad':
@@ -123,9 +124,9 @@ export function applyLayer(
     case 'instanceNorm':
       return instanceNorm(x, { torchCpuChannelsLastGradBug: buggyNorms.has(prefix) });
     case 'relu':
-      return tf.relu(x);
+      return rectify(x, 0, prefix, activation) as tf.Tensor4D;
     case 'leakyRelu':
-      return leakyRelu(x, spec.slope) as tf.Tensor4D;
+      return rectify(x, spec.slope, prefix, activation) as tf.Tensor4D;
     case 'tanh':
       return tf.tanh(x);
     case 'downsample':
@@ -135,7 +136,7 @@ export function applyLayer(
     case 'resnetBlock': {
       let h = x;
       resnetBlockLayers(spec.channels).forEach((inner, i) => {
-        h = applyLayer(inner, h, params, `${prefix}conv_block.${i}.`, buggyNorms);
+        h = applyLayer(inner, h, params, `${prefix}conv_block.${i}.`, buggyNorms, activation);
       });
       return tf.add(x, h);
     }

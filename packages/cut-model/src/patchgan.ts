@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type InitScheme, Rng } from '@qsattn/core';
+import type { ActivationContext } from './activation-branches';
 import { applyLayer, type LayerSpec, SequentialNetwork } from './layer-spec';
 import { DEFAULT_INIT } from './resnet-generator';
 
@@ -51,7 +52,7 @@ export class PatchGan extends SequentialNetwork {
     super(patchGanLayers(options), options.init ?? DEFAULT_INIT, rng);
   }
 
-  apply(x: tf.Tensor4D): tf.Tensor4D {
-    return this.layers.reduce((h, spec, i) => applyLayer(spec, h, this.params, `model.${i}.`), x);
+  apply(x: tf.Tensor4D, activation?: ActivationContext): tf.Tensor4D {
+    return this.layers.reduce((h, spec, i) => applyLayer(spec, h, this.params, `model.${i}.`, undefined, activation), x);
   }
 }

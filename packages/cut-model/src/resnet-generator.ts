@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type InitScheme, Rng } from '@qsattn/core';
+import type { ActivationContext } from './activation-branches';
 import { applyLayer, type BuggyNorms, type LayerSpec, officialTapLayers, SequentialNetwork } from './layer-spec';
 
 export interface ResnetGeneratorOptions {
@@ -83,7 +84,12 @@ export class ResnetGenerator extends SequentialNetwork {
    */
   run(
     x: tf.Tensor4D,
-    { taps = [], encodeOnly = false, buggyNorms }: { taps?: readonly number[]; encodeOnly?: boolean; buggyNorms?: BuggyNorms } = {},
+    {
+      taps = [],
+      encodeOnly = false,
+      buggyNorms,
+      activation,
+    }: { taps?: readonly number[]; encodeOnly?: boolean; buggyNorms?: BuggyNorms; activation?: ActivationContext } = {},
   ): GeneratorRun {
     for (const t of taps) {
       if (!Number.isInteger(t) || t < 0 || t >= this.layers.length) {
@@ -96,16 +102,16 @@ export class ResnetGenerator extends SequentialNetwork {
     const kept = new Map<number, tf.Tensor4D>();
     let h = x;
     for (let i = 0; i <= last; i++) {
-      h = applyLayer(this.layers[i], h, this.params, `model.${i}.`, buggyNorms);
+      h = applyLayer(this.layers[i], h, this.params, `model.${i}.`, buggyNorms, activation);
       if (held.includes(i)) kept.set(i, h);
     }
     return { output: encodeOnly ? undefined : h, features: held.map((t) => kept.get(t)!) };
   }
 
   /** Runs layers `from` … `to` (inclusive) on `x`, the output of layer `from − 1`. */
-  runRange(x: tf.Tensor4D, from: number, to: number, buggyNorms?: BuggyNorms): tf.Tensor4D {
+  runRange(x: tf.Tensor4D, from: number, to: number, buggyNorms?: BuggyNorms, activation?: ActivationContext): tf.Tensor4D {
     let h = x;
-    for (let i = from; i <= to; i++) h = applyLayer(this.layers[i], h, this.params, `model.${i}.`, buggyNorms);
+    for (let i = from; i <= to; i++) h = applyLayer(this.layers[i], h, this.params, `model.${i}.`, buggyNorms, activation);
     return h;
   }
 

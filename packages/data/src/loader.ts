@@ -1,7 +1,7 @@
 // Batches of an UnalignedDataset, epoch by epoch, as the official DataLoader gives them (shuffle unless
 // serialBatches, drop_last), decoded ahead of the training step, with a state that resumes exactly.
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng, type RngState } from '@qsattn/core';
+import { ensureBackend, Rng, type RngState } from '@qsattn/core';
 import { DatasetError } from './errors';
 import type { FloatImage } from './image';
 import type { SampleOptions, SamplePlan, UnalignedDataset, UnalignedSample } from './unaligned-dataset';
@@ -139,6 +139,7 @@ export class UnalignedLoader {
    * iteration ends the previous one (its next batch throws).
    */
   async *epoch(options: SampleOptions = {}): AsyncGenerator<UnalignedBatch, void, undefined> {
+    await ensureBackend(); // batches are tensors: the backend chosen so far, or `auto` on first use
     const finetuning = options.finetuning ?? false;
     const iteration = ++this.iteration;
     const start = this.getState();

@@ -3,7 +3,7 @@
 // loss, computing what the official PyTorch code computes. Features are NHWC.
 export { QUERY_MODES, type QueryMode } from './query-mode';
 export { LOCAL_LAYOUTS, type LocalLayout, type LocalWindowOptions } from './local-windows';
-export { rowEntropy } from './entropy';
+export { rowEntropy, softmaxEntropy } from './entropy';
 export {
   lowestIds,
   queryEntropies,
@@ -18,6 +18,7 @@ export {
   defaultQsLayers,
   keyPass,
   queryPass,
+  type HiddenActivation,
   type KeyPassOptions,
   type KeyPassResult,
   type LayerSample,

@@ -2,7 +2,7 @@
 // Linear(nc→nc), then L2 normalisation. Weights are held in our layout ([in, out]) and converted from and
 // to PyTorch's names and layout (`mlp_<l>.0.weight` [out, in], …) at the edges.
 import * as tf from '@tensorflow/tfjs-core';
-import { initWeight, l2Normalize, linear, type InitScheme, type Rng } from '@qsattn/core';
+import { initWeight, l2Normalize, linear, requireBackend, type InitScheme, type Rng } from '@qsattn/core';
 
 export interface ProjectionHeadOptions {
   /** Channels of each NCE layer's features, in layer order (the official MLPs are built from these). */
@@ -37,6 +37,7 @@ export class ProjectionHead {
     const init = options.init ?? { type: 'xavier', gain: 0.02 };
     if (!Number.isInteger(nc) || nc <= 0) throw new Error(`nc must be a positive integer, got ${nc}`);
     if (options.channels.length === 0) throw new Error('a projection head needs at least one layer');
+    requireBackend('ProjectionHead.create');
     const mlps = options.channels.map((channels, layer) => {
       if (!Number.isInteger(channels) || channels <= 0) {
         throw new Error(`channels[${layer}] must be a positive integer, got ${channels}`);
@@ -119,12 +120,15 @@ export class ProjectionHead {
     return Object.values(this.namedVariables());
   }
 
-  /** Projects sampled features `[N, C_l]` of layer `layer` to unit vectors `[N, nc]` (norm + 1e-7, as the official `Normalize`). */
-  project(layer: number, x: tf.Tensor2D): tf.Tensor2D {
+  /**
+   * Projects sampled features `[N, C_l]` of layer `layer` to unit vectors `[N, nc]` (norm + 1e-7, as the official
+   * `Normalize`). `rectify` replaces the ReLU between the two linear layers (to instrument it; default `tf.relu`).
+   */
+  project(layer: number, x: tf.Tensor2D, rectify: (hidden: tf.Tensor2D) => tf.Tensor2D = tf.relu): tf.Tensor2D {
     const mlp = this.mlps[layer];
     if (mlp == null) throw new Error(`layer ${layer} is outside the head's ${this.mlps.length} layers`);
     return tf.tidy(() => {
-      const hidden = tf.relu(linear(x, mlp.hiddenWeight as tf.Tensor2D, mlp.hiddenBias as tf.Tensor1D));
+      const hidden = rectify(linear(x, mlp.hiddenWeight as tf.Tensor2D, mlp.hiddenBias as tf.Tensor1D) as tf.Tensor2D);
       return l2Normalize(linear(hidden, mlp.outputWeight as tf.Tensor2D, mlp.outputBias as tf.Tensor1D), -1) as tf.Tensor2D;
     });
   }

@@ -41,7 +41,7 @@ export function nceLoss(
     }
   });
   const keys = keyPass(head, featK, options);
-  const queries = queryPass(head, featQ, keys.samples);
+  const queries = queryPass(head, featQ, keys.samples, { hiddenActivation: options.hiddenActivation });
   const batchSize = featK[0].shape[0];
   const rowLosses = queries.map((q, layer) => patchNceLoss(q, keys.pooled[layer], { batchSize, temperature: options.temperature }));
   const loss = averageNceLoss(rowLosses, { lambda: options.lambda });

@@ -22,6 +22,12 @@ export function defaultQsLayers(numLayers: number): number[] {
   return Array.from({ length: Math.max(0, numLayers - 3) }, (_, i) => i + 3);
 }
 
+/**
+ * Replaces the projection head's ReLU (`ProjectionHead.project`'s `rectify`) in a key or query pass, e.g. to
+ * instrument it; `layer` is the NCE layer.
+ */
+export type HiddenActivation = (layer: number, pass: 'key' | 'query', hidden: tf.Tensor2D) => tf.Tensor2D;
+
 export interface KeyPassOptions {
   /** Patches (random layers) and queries (QS layers) per image; at most H·W are taken. */
   numPatches: number;
@@ -39,6 +45,8 @@ export interface KeyPassOptions {
    * (e.g. to replay a recorded order, which matters in the official `local` reading).
    */
   queryIds?: readonly (readonly ArrayLike<number>[] | undefined)[];
+  /** The head's ReLU, replaced (see `HiddenActivation`); the query pass takes it too. */
+  hiddenActivation?: HiddenActivation;
 }
 
 export interface QueryAttentionSample {
@@ -79,7 +87,9 @@ export function keyPass(head: ProjectionHead, feats: readonly tf.Tensor4D[], opt
   }
   const pooled: tf.Tensor2D[] = [];
   const samples: LayerSample[] = [];
+  const activation = options.hiddenActivation;
   feats.forEach((feat, layer) => {
+    const rectify = activation && ((hidden: tf.Tensor2D) => activation(layer, 'key', hidden));
     const [batch, height, width] = feat.shape;
     if (qsLayers.has(layer)) {
       const given = options.queryIds?.[layer];
@@ -92,7 +102,7 @@ export function keyPass(head: ProjectionHead, feats: readonly tf.Tensor4D[], opt
       }
       const sample: QueryAttentionSample = { kind: 'query', ids, mode, local: options.local, attn: queryAttention(feat, ids, { mode, local: options.local }) };
       samples.push(sample);
-      pooled.push(tf.tidy(() => head.project(layer, attendQueries(feat, sample.attn, ids, sample))));
+      pooled.push(tf.tidy(() => head.project(layer, attendQueries(feat, sample.attn, ids, sample), rectify)));
     } else {
       let ids: Int32Array;
       if (patchIds instanceof Rng) {
@@ -103,21 +113,26 @@ export function keyPass(head: ProjectionHead, feats: readonly tf.Tensor4D[], opt
         ids = Int32Array.from(given);
       }
       samples.push({ kind: 'random', ids });
-      pooled.push(tf.tidy(() => head.project(layer, gatherPatches(feat, ids))));
+      pooled.push(tf.tidy(() => head.project(layer, gatherPatches(feat, ids), rectify)));
     }
   });
   return { pooled, samples };
 }
 
 /** Projects the translated image's features at the key pass's choices: `[B·n, nc]` per layer. */
-export function queryPass(head: ProjectionHead, feats: readonly tf.Tensor4D[], samples: readonly LayerSample[]): tf.Tensor2D[] {
+export function queryPass(
+  head: ProjectionHead,
+  feats: readonly tf.Tensor4D[],
+  samples: readonly LayerSample[],
+  { hiddenActivation }: { hiddenActivation?: HiddenActivation } = {},
+): tf.Tensor2D[] {
   checkLayerCount(head, feats);
   if (samples.length !== feats.length) throw new Error(`got ${samples.length} key samples for ${feats.length} layer(s)`);
   return feats.map((feat, layer) =>
     tf.tidy(() => {
       const sample = samples[layer];
       const x = sample.kind === 'random' ? gatherPatches(feat, sample.ids) : attendQueries(feat, sample.attn, sample.ids, sample);
-      return head.project(layer, x);
+      return head.project(layer, x, hiddenActivation && ((hidden) => hiddenActivation(layer, 'query', hidden)));
     }),
   );
 }

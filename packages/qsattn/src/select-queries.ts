@@ -1,7 +1,7 @@
 // The non-differentiable half of query selection: the entropy of every position's attention row, computed
 // in blocks of rows (never the whole HW×HW matrix) and off the gradient tape, and the n lowest.
 import * as tf from '@tensorflow/tfjs-core';
-import { rowEntropy } from './entropy';
+import { softmaxEntropy } from './entropy';
 import { resolveLocalWindow, type LocalWindowOptions } from './local-windows';
 import { globalLogits, localLogits } from './query-attention';
 import { withoutTape } from './no-grad';
@@ -27,8 +27,10 @@ export interface SelectQueriesOptions extends QueryEntropyOptions {
 const DEFAULT_BLOCK_SIZE = 256;
 
 /**
- * The entropy of every position's attention row `[B, H·W]`, as the official code measures it: the global
- * rows softmax(T·Tᵀ) in `global` mode, the local rows in `local` and `local_global`. Not differentiable.
+ * The entropy of every position's attention row `[B, H·W]`: the global rows softmax(T·Tᵀ) in `global` mode, the
+ * local rows in `local` and `local_global`. Computed from the logits (`softmaxEntropy`), which agrees with the
+ * official `−Σ A·log A` to float rounding wherever that resolves a row, and keeps resolving near-one-hot rows
+ * where the official float32 values are denormals or exact zeros. Not differentiable.
  */
 export function queryEntropies(feat: tf.Tensor4D, options: QueryEntropyOptions): tf.Tensor2D {
   checkQueryMode(options.mode);
@@ -51,7 +53,7 @@ export function queryEntropies(feat: tf.Tensor4D, options: QueryEntropyOptions):
             const rows = Int32Array.from({ length: size }, (_, i) => start + i);
             logits = localLogits(feat, Array.from({ length: batch }, () => rows), local);
           }
-          return rowEntropy(tf.softmax(logits)) as tf.Tensor2D;
+          return softmaxEntropy(logits) as tf.Tensor2D;
         }),
       );
     }
@@ -71,8 +73,16 @@ export function lowestIds(values: ArrayLike<number>, n: number): Int32Array {
 
 /**
  * The QS-Attn query selection: per image, the `min(numQueries, H·W)` positions whose attention rows have
- * the lowest entropy, in ascending entropy. The official code sorts with an unstable sort, so equal
- * entropies may come out in another order there.
+ * the lowest entropy, in ascending entropy (ties in index order).
+ *
+ * In SPEC's terms this is the official selection wherever the official one is defined: rows whose entropies
+ * differ in float32 are taken in the same order. Where it is not — entropies equal in float32, which the official
+ * `torch.sort` returns in an unspecified order, typically the exactly-zero or denormal entropies of near-one-hot
+ * rows at the deepest QS layer — any choice among the tied rows is as official as another; ours takes the rows of
+ * truly lowest entropy, which `queryEntropies` still resolves there. So a check against a recorded official step
+ * must not compare selections id for id: `qsattn conformance` replays the recorded selection and checks ours by
+ * entropy (every row we select has an entropy no larger than the largest of the recorded selection, within
+ * SPEC's forward tolerance, and vice versa).
  */
 export function selectQueries(feat: tf.Tensor4D, options: SelectQueriesOptions): Int32Array[] {
   const { numQueries } = options;

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeSafetensors } from '@qsattn/core';
+import { readSafetensors, writeSafetensors } from '@qsattn/core';
 import { afterAll, describe, expect, test } from 'vitest';
 import { FIXTURES, runCli } from '../testing/memory-io';
 
@@ -11,7 +11,7 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** Rows of the printed tables: `group  error  tolerance  count  ok|FAIL`. */
 function tableRows(stdout: string): { group: string; ok: string }[] {
-  return [...stdout.matchAll(/^ {2}(\S+) +\S+ +\S+ +\d+ {2}(ok|FAIL)$/gm)].map(([, group, ok]) => ({ group, ok }));
+  return [...stdout.matchAll(/^ {2}(\S+) +\S+ +\S+ +\d+ {2}(ok|FAIL)( \(float64\))?$/gm)].map(([, group, ok, judged]) => ({ group, ok, judged: judged != null }));
 }
 
 /** A copy of a fixture with one recorded float32 value changed (parsed from the safetensors header). */
@@ -74,6 +74,39 @@ describe('qsattn conformance', () => {
       expect(stdout).toBe('');
       expect(stderr).toMatch(message);
     });
+  });
+
+  test('--dump writes our values under the recording\'s names and layout', async () => {
+    const out = join(scratch, 'ours.safetensors');
+    const { code } = await runCli('conformance', LOCAL, '--backend', 'wasm', '--dump', out);
+    expect(code).toBe(0);
+    const { tensors, metadata } = readSafetensors(new Uint8Array(readFileSync(out)), out);
+    const recorded = readSafetensors(new Uint8Array(readFileSync(LOCAL)), LOCAL).tensors;
+    expect(metadata.dump_of).toBe(LOCAL);
+    for (const name of ['loss.G', 'out.fake_B', 'nceA.feat_k.4', 'nceA.grad_feat_k.2', 'nceB.pool_q.3', 'nceA.ids.3', 'grad.G.model.1.weight', 'after.D.model.0.bias']) {
+      expect(tensors[name], name).toBeDefined();
+      expect(tensors[name].shape, name).toEqual(recorded[name].shape);
+    }
+    expect(Math.abs(Number(tensors['loss.G'].data[0]) - Number(recorded['loss.G'].data[0]))).toBeLessThan(1e-5);
+  });
+
+  test('--dump and --truth take one fixture', async () => {
+    for (const flag of ['--dump', '--truth']) {
+      const { code, stderr } = await runCli('conformance', LOCAL, LOCAL, flag, join(scratch, 'x.safetensors'));
+      expect(code).toBe(2);
+      expect(stderr).toMatch(new RegExp(`${flag} .*exactly one FIXTURE \\(got 2\\)`));
+    }
+  });
+
+  test('a float64 replay beside a recording judges its float32-noise gradients; a missing --truth file is named', async () => {
+    const extra = join(FIXTURES, '..', 'fixtures-extra', 'randomonly_layers3_noidt_32.safetensors');
+    const { code, stdout } = await runCli('conformance', extra, '--backend', 'wasm');
+    expect(code, stdout).toBe(0);
+    expect(tableRows(stdout).find((r) => r.group === 'grad.F')).toEqual({ group: 'grad.F', ok: 'ok', judged: true });
+    expect(stdout).toMatch(/judged against its float64 replay/);
+    const missing = await runCli('conformance', extra, '--backend', 'wasm', '--truth', join(scratch, 'none.safetensors'));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/cannot read .*none\.safetensors: no such file/);
   });
 
   test('a backend that cannot start here is one line naming it and the valid ones, exit 1', async () => {

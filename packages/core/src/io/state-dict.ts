@@ -1,5 +1,6 @@
 // Loading a state dict from any weight file we read, and saving one as safetensors.
 import type * as tf from '@tensorflow/tfjs-core';
+import { ensureBackend } from '../backend/ensure-backend';
 import { WeightFileError } from './errors';
 import { isNode, readFileBytes, writeFileAtomic } from './node-files';
 import { isZip, readPth } from './pth';
@@ -84,7 +85,9 @@ export async function loadStateDict(
       : source instanceof Uint8Array
       ? source
       : new Uint8Array(source);
-  return rawToTensors(readWeightFile(bytes, name, options.format), name);
+  const raw = readWeightFile(bytes, name, options.format);
+  await ensureBackend();
+  return rawToTensors(raw, name);
 }
 
 /**

@@ -1,6 +1,7 @@
 // The TensorFlow.js weights format: a JSON manifest (the `weightsManifest` of a model.json) naming each
 // tensor's dtype and shape, and binary shards holding their data back to back.
 import * as tf from '@tensorflow/tfjs-core';
+import { ensureBackend } from '../backend/ensure-backend';
 import { crc32 } from './crc32';
 import { WeightFileError } from './errors';
 import { nodeFs, nodePath, readFileBytes, writeFileAtomic } from './node-files';
@@ -125,5 +126,6 @@ export async function loadTfjsWeights(dir: string): Promise<tf.NamedTensorMap> {
   for (const path of manifest.weightsManifest.flatMap((group) => group.paths)) {
     shards[path] = await readFileBytes(join(dir, path));
   }
+  await ensureBackend();
   return decodeTfjsWeights({ manifest, shards }, manifestPath);
 }

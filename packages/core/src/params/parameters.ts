@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { requireBackend } from '../backend/ensure-backend';
 import { initWeight, type InitScheme } from '../init/initializers';
 import type { Rng } from '../init/rng';
 import {
@@ -56,6 +57,7 @@ export class TorchParameters {
   private readonly values = new Map<string, tf.Tensor>();
 
   constructor(specs: readonly ParamSpec[], init: InitScheme, rng: Rng) {
+    requireBackend('a network (its weights are tensors)');
     for (const spec of specs) {
       if (this.specs.has(spec.name)) throw new Error(`duplicate parameter name '${spec.name}'`);
       this.specs.set(spec.name, spec);

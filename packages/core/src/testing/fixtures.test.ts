@@ -15,3 +15,13 @@ test('the official fixtures are byte-identical copies (checksums recorded when c
     expect(actual, name).toBe(hash);
   }
 });
+
+test('the extra recordings and their float64 replays are the committed ones (testdata/fixtures-extra/SHA256SUMS)', () => {
+  const dir = join(testdata, 'fixtures-extra');
+  const lines = readFileSync(join(dir, 'SHA256SUMS'), 'utf8').trim().split('\n');
+  expect(lines.length).toBeGreaterThanOrEqual(17);
+  for (const line of lines) {
+    const [hash, name] = line.split(/\s+\*?/);
+    expect(createHash('sha256').update(readFileSync(join(dir, name))).digest('hex'), name).toBe(hash);
+  }
+});

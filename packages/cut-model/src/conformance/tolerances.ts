@@ -13,7 +13,7 @@ function maxAbs(values: ArrayLike<number>): number {
   return m;
 }
 
-function maxDiff(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+export function maxDiff(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
   if (actual.length !== expected.length) return Infinity;
   let m = 0;
   for (let i = 0; i < expected.length; i++) {
@@ -31,7 +31,7 @@ export function compareValues(actual: ArrayLike<number>, expected: ArrayLike<num
 }
 
 /**
- * Gradients: within 1e-3 of the tensor's largest magnitude. A tensor whose gradient is zero in exact arithmetic
+ * Gradients: within 1e-3 of the tensor's largest magnitude (or `FLOAT32_MIN_NORMAL`). A tensor whose gradient is zero in exact arithmetic
  * (`exactlyZero`: the bias of a conv followed by instance norm, which removes it) holds only rounding noise in
  * both implementations, so it is measured against its network's largest gradient instead.
  */
@@ -41,9 +41,16 @@ export function compareGradient(
   { networkMax = 0, exactlyZero = false }: { networkMax?: number; exactlyZero?: boolean } = {},
 ): Comparison {
   const error = maxDiff(actual, expected);
-  const tolerance = 1e-3 * (exactlyZero ? networkMax : maxAbs(expected));
+  const tolerance = Math.max(1e-3 * (exactlyZero ? networkMax : maxAbs(expected)), FLOAT32_MIN_NORMAL);
   return { error, tolerance, ok: error <= tolerance };
 }
+
+/**
+ * float32's smallest normal number, 2^-126. Below it float32 has no relative precision left (denormals carry
+ * fewer bits, and an implementation may flush them to 0), so a gradient whose largest magnitude is smaller is
+ * compared as zero: within this, absolutely.
+ */
+export const FLOAT32_MIN_NORMAL = 2 ** -126;
 
 /**
  * Weights after the step: at least 99.9 % of elements within 1e-6. Adam's first step moves every element by
