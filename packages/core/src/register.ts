@@ -1,3 +1,5 @@
-// Side effects of loading @qsattn/core: tfjs gradients, and the training kernels the wasm backend lacks.
+// Side effects of loading @qsattn/core: tfjs gradients, the training kernels the wasm backend lacks, and a fast
+// filter gradient for the cpu backend.
 import './register-gradients';
 import './kernels/wasm/register';
+import './kernels/cpu/register';
