@@ -30,7 +30,7 @@ describe.each(TEST_BACKENDS)('ActivationBranches on %s', (backend) => {
     await useBackend(backend);
     const branches = new ActivationBranches([], 2 ** -17);
     await valueAndGrad((t) => rectify(t, 0, 'model.3.', { branches, pass: 'G(real)' }));
-    const units = branches.nearKinks();
+    const units = await branches.collect();
     // |x| ≤ 2^-17 · 3: -2e-7 (index 1), 1e-8 (4), 0 (6)
     expect(units.map((u) => u.index)).toEqual([1, 4, 6]);
     expect(units.map((u) => u.upstream)).toEqual([2, 5, 7]);
@@ -56,14 +56,26 @@ describe.each(TEST_BACKENDS)('ActivationBranches on %s', (backend) => {
     }
   });
 
-  test('a recomputed part of a batch maps to the site tensor, and nothing leaks', async () => {
+  test('a recomputed part of a batch takes the choices at its place in the site tensor, and logs nothing', async () => {
     await useBackend(backend);
     const branches = new ActivationBranches([{ site: 'G(source):model.3.', index: 8 + 1 }]);
     await expectNoLeaks(async () => {
       const { grad } = await valueAndGrad((t) => rectify(t, 0, 'model.3.', { branches, pass: 'G(source)', part: 1 }));
       expect(grad[1]).toBe(2);
-      expect(branches.nearKinks()[0].index).toBe(8 + 1);
-      expect(describeUnit(branches.nearKinks()[0])).toBe('G(source):model.3 (image 1, row 0, column 0, channel 1)');
+      expect(await branches.collect()).toEqual([]);
+    });
+    expect(describeUnit({ site: 'G(source):model.3.', index: 8 + 1, shape: [1, 2, 2, 2] })).toBe('G(source):model.3 (image 1, row 0, column 0, channel 1)');
+  });
+
+  test('what a step logged is freed by collect() or dispose()', async () => {
+    await useBackend(backend);
+    await expectNoLeaks(async () => {
+      const branches = new ActivationBranches();
+      await valueAndGrad((t) => rectify(t, 0.2, 'model.1.', { branches, pass: 'D(real)' }));
+      await branches.collect();
+      const unread = new ActivationBranches();
+      await valueAndGrad((t) => rectify(t, 0.2, 'model.1.', { branches: unread, pass: 'D(real)' }));
+      unread.dispose();
     });
   });
 });

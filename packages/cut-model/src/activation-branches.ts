@@ -15,7 +15,7 @@ export interface NearKink {
   value: number;
   /** The tensor's largest magnitude. */
   scale: number;
-  /** Largest |∂loss/∂output| seen at the unit in the backward pass (what its branch decides to pass or not). */
+  /** |∂loss/∂output| at the unit in the step's backward pass (what its branch decides to pass or not). */
   upstream: number;
   slope: number;
 }
@@ -28,15 +28,25 @@ export interface ActivationContext {
   part?: number;
 }
 
-const key = (site: string, index: number): string => `${site}#${index}`;
+/** What one rectifier kept of the step, to read afterwards. */
+interface Logged {
+  site: string;
+  offset: number;
+  slope: number;
+  input: tf.Tensor;
+  upstream?: tf.Tensor;
+}
 
 /**
  * Rectifiers that log the units near their kink and take the other branch at chosen ones. Without choices the
- * values and gradients are bit-identical to `tf.relu` / `tf.leakyRelu`.
+ * values and gradients are bit-identical to `tf.relu` / `tf.leakyRelu`. Nothing is read back during the step (so it
+ * runs on backends without synchronous reads): the inputs and the gradients reaching the outputs are kept, and
+ * `collect()` reads them after the step.
  */
 export class ActivationBranches {
   private readonly flipped = new Map<string, Set<number>>();
-  private readonly found = new Map<string, NearKink>();
+  private readonly seen: Logged[] = [];
+  private found: NearKink[] = [];
 
   constructor(
     flips: Iterable<{ site: string; index: number }> = [],
@@ -50,59 +60,72 @@ export class ActivationBranches {
     }
   }
 
-  /** The near-kink units seen so far, in the order found. */
+  /** The near-kink units the last `collect()` found, in the order the step met them. */
   nearKinks(): NearKink[] {
-    return [...this.found.values()];
+    return this.found;
   }
 
-  /** `max(x, slope·x)` at `site`; `part` places a recomputed part of a batch within the site's tensor. */
-  activate(site: string, x: tf.Tensor, slope: number, part = 0): tf.Tensor {
-    const values = x.dataSync() as Float32Array;
-    const offset = part * values.length;
-    let scale = 0;
-    for (let i = 0; i < values.length; i++) scale = Math.max(scale, Math.abs(values[i]));
-    const near: number[] = [];
-    for (let i = 0; i < values.length; i++) {
-      if (Math.abs(values[i]) <= this.threshold * scale) {
-        near.push(i);
-        const k = key(site, offset + i);
-        if (!this.found.has(k)) {
-          this.found.set(k, { site, index: offset + i, shape: x.shape, value: values[i], scale, upstream: 0, slope });
-        }
-      }
-    }
-    const flips = this.flipped.get(site);
-    const mask = new Float32Array(values.length);
-    for (let i = 0; i < values.length; i++) {
-      const flip = flips?.has(offset + i) ?? false;
-      mask[i] = values[i] > 0 !== flip ? 1 : slope;
-    }
-    const found = this.found;
+  /**
+   * `max(x, slope·x)` at `site`. `part` places a recomputation of part of a batch within the site's tensor (its
+   * units were logged by the full pass, so it logs nothing).
+   */
+  activate(site: string, x: tf.Tensor, slope: number, part?: number): tf.Tensor {
+    const offset = (part ?? 0) * x.size;
+    const flips = [...(this.flipped.get(site) ?? [])].filter((i) => i >= offset && i < offset + x.size).map((i) => i - offset);
+    // A site met again (the head's ReLUs when the NCE loss is recomputed for the record) was logged the first time.
+    const logged: Logged | undefined =
+      part === undefined && !this.seen.some((s) => s.site === site) ? { site, offset, slope, input: tf.keep(x.clone()) } : undefined;
+    if (logged) this.seen.push(logged);
     const rectify = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const input = args[0] as tf.Tensor;
       const save = args[1] as tf.GradSaveFunc;
-      const m = tf.tensor(mask, input.shape);
-      save([m]);
+      // The derivative, 1 or slope per unit, on the device; chosen units take the other branch's.
+      let positive = tf.greater(input, 0);
+      if (flips.length > 0) {
+        const chosen = tf.scatterND(tf.tensor2d(flips, [flips.length, 1], 'int32'), tf.ones([flips.length], 'bool'), [input.size]);
+        positive = tf.logicalXor(positive, tf.reshape(chosen, input.shape));
+      }
+      const derivative = tf.where(positive, tf.onesLike(input), tf.fill(input.shape, slope));
+      save([derivative]);
       // The value is always tf.relu's / tf.leakyRelu's: at a unit within rounding of its kink both branches give
       // the same value to rounding, and changing it even by that much moves the units near their kink downstream.
       // Only the derivative takes the other branch.
-      const value = slope === 0 ? tf.relu(input) : tf.leakyRelu(input, slope);
       return {
-        value,
+        value: slope === 0 ? tf.relu(input) : tf.leakyRelu(input, slope),
         gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
           const g = Array.isArray(dy) ? dy[0] : dy;
-          if (near.length > 0) {
-            const upstream = g.dataSync();
-            for (const i of near) {
-              const unit = found.get(key(site, offset + i))!;
-              unit.upstream = Math.max(unit.upstream, Math.abs(upstream[i]));
-            }
-          }
+          if (logged && logged.upstream == null) logged.upstream = tf.keep(g.clone());
           return tf.mul(g, saved[0]);
         },
       };
     });
     return rectify(x);
+  }
+
+  /** Reads what the step logged: the units within `threshold` of their kink, with the gradient each received. */
+  async collect(): Promise<NearKink[]> {
+    const found: NearKink[] = [];
+    for (const { site, offset, slope, input, upstream } of this.seen) {
+      const values = (await input.data()) as Float32Array;
+      const grads = upstream && ((await upstream.data()) as Float32Array);
+      let scale = 0;
+      for (let i = 0; i < values.length; i++) scale = Math.max(scale, Math.abs(values[i]));
+      for (let i = 0; i < values.length; i++) {
+        if (Math.abs(values[i]) <= this.threshold * scale) {
+          found.push({ site, index: offset + i, shape: input.shape, value: values[i], scale, upstream: grads ? Math.abs(grads[i]) : 0, slope });
+        }
+      }
+      tf.dispose([input, ...(upstream ? [upstream] : [])]);
+    }
+    this.seen.length = 0;
+    this.found = found;
+    return found;
+  }
+
+  /** Frees what the step logged without reading it. */
+  dispose(): void {
+    tf.dispose(this.seen.flatMap((s) => [s.input, ...(s.upstream ? [s.upstream] : [])]));
+    this.seen.length = 0;
   }
 }
 

@@ -66,7 +66,7 @@ export const conformanceCommand: Command = {
       const bytes = readFixture(file);
       const start = performance.now();
       const truth = truthPath ?? float64Companion(file);
-      const { dumped, ...report } = runConformance(bytes, file, { dump: dumpPath !== undefined, truth: truth === undefined ? undefined : readInputFile(truth) });
+      const { dumped, ...report } = await runConformance(bytes, file, { dump: dumpPath !== undefined, truth: truth === undefined ? undefined : readInputFile(truth) });
       const seconds = (performance.now() - start) / 1000;
       if (dumpPath !== undefined && dumped) {
         await writeFileAtomic(dumpPath, writeSafetensors(dumped, { dump_of: file, backend: choice.name }, dumpPath));

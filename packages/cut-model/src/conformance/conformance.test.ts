@@ -18,7 +18,7 @@ describe('the official training step, replayed', () => {
     await useBackend(backend);
     const before = tf.memory().numTensors;
     const path = join(TESTDATA, 'fixtures', `${name}.safetensors`);
-    const report = runConformance(new Uint8Array(readFileSync(path)), path);
+    const report = await runConformance(new Uint8Array(readFileSync(path)), path);
     const failed = report.rows.filter((r) => !r.ok);
     expect(failed, JSON.stringify(report.rows, null, 1)).toEqual([]);
     expect(report.rows.map((r) => r.group)).toEqual(expect.arrayContaining(['loss', 'out.fake_B', 'nceA.attn', 'nceB.grad_feat_k', 'grad.G', 'after.F']));

@@ -32,7 +32,7 @@ describe('extra official recordings, replayed (wasm)', () => {
     const before = tf.memory().numTensors;
     const path = join(DIR, `${name}.safetensors`);
     const truth = existsSync(companion(name)) ? new Uint8Array(readFileSync(companion(name))) : undefined;
-    const report = runConformance(new Uint8Array(readFileSync(path)), path, { truth });
+    const report = await runConformance(new Uint8Array(readFileSync(path)), path, { truth });
     reports.push(report);
     expect(report.rows.filter((r) => !r.ok), JSON.stringify(report.rows, null, 1)).toEqual([]);
     expect(report.rows.map((r) => r.group)).toEqual(expect.arrayContaining(['loss', 'out.fake_B', 'nceA.pool_k', 'nceA.grad_feat_k', 'grad.G', 'grad.F', 'after.G']));

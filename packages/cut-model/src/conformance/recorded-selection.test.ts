@@ -43,13 +43,13 @@ describe.each(TEST_BACKENDS)('the recorded selection on %s', (backend) => {
     const order = (b: number): number[] => [...Array(20).keys()].sort((i, j) => values[b * 20 + i] - values[b * 20 + j]);
     // The same set in another order: ok.
     const same = [0, 1].map((b) => Int32Array.from(order(b).slice(0, 6).reverse()));
-    const ok = checkSelection(feat, same, { mode });
+    const ok = await checkSelection(feat, same, { mode });
     expect(ok.ok).toBe(true);
     expect(ok.error).toBe(0);
     expect(ok.ours.map((r) => Array.from(r))).toEqual([0, 1].map((b) => order(b).slice(0, 6)));
     // The highest-entropy row in place of the sixth lowest: out.
     const worse = [0, 1].map((b) => Int32Array.from([...order(b).slice(0, 5), order(b)[19]]));
-    const bad = checkSelection(feat, worse, { mode });
+    const bad = await checkSelection(feat, worse, { mode });
     expect(bad.ok).toBe(false);
     const gap = (b: number): number => values[b * 20 + order(b)[19]] - values[b * 20 + order(b)[5]];
     expect(bad.error).toBeCloseTo(Math.max(gap(0), gap(1)), 5);

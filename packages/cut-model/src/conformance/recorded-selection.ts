@@ -91,13 +91,13 @@ export interface SelectionCheck extends Comparison {
  * (1e-4 of the largest entropy of the image's rows, or 1e-5). The error is the largest gap between the two
  * selections' largest entropies.
  */
-export function checkSelection(
+export async function checkSelection(
   feat: tf.Tensor4D,
   recorded: readonly Int32Array[],
   options: { mode: QueryMode; local?: Parameters<typeof queryEntropies>[1]['local'] },
-): SelectionCheck {
+): Promise<SelectionCheck> {
   const entropies = queryEntropies(feat, { mode: options.mode, local: options.local });
-  const values = entropies.dataSync() as Float32Array;
+  const values = (await entropies.data()) as Float32Array;
   entropies.dispose();
   const [batch, height, width] = feat.shape;
   const count = height * width;

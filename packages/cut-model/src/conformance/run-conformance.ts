@@ -107,8 +107,16 @@ interface QsReplay {
   local?: LocalWindowOptions;
 }
 
-function compareNcePass(table: Table, dump: Dump, tag: string, rec: NceRecord, recorded: Tensors, truth: Tensors | undefined, qs: QsReplay): void {
-  rec.featK.forEach((f, l) => {
+async function compareNcePass(
+  table: Table,
+  dump: Dump,
+  tag: string,
+  rec: NceRecord,
+  recorded: Tensors,
+  truth: Tensors | undefined,
+  qs: QsReplay,
+): Promise<void> {
+  for (const [l, f] of rec.featK.entries()) {
     const at = (group: string): string => `${tag}.${group}.${l}`;
     table.add(`${tag}.feat_k`, compareValues(nchwData(f), data(recorded[`feat_k.${l}`])));
     table.add(`${tag}.feat_q`, compareValues(nchwData(rec.featQ[l]), data(recorded[`feat_q.${l}`])));
@@ -121,7 +129,7 @@ function compareNcePass(table: Table, dump: Dump, tag: string, rec: NceRecord, r
       // The recorded selection was replayed in its recorded order, so rows align; ours is judged by entropy.
       table.add(`${tag}.attn`, compareValues(data(sample.attn), data(recorded[`attn.${l}`])));
       dump.putTensor(at('attn'), sample.attn);
-      const selection = checkSelection(f, sample.ids, qs);
+      const selection = await checkSelection(f, sample.ids, qs);
       table.add(`${tag}.select`, selection);
       dump.put(at('ids'), selection.ours.flatMap((ids) => Array.from(ids)), [selection.ours.length, selection.ours[0].length]);
     } else if (recorded[`ids.${l}`] != null) {
@@ -134,7 +142,7 @@ function compareNcePass(table: Table, dump: Dump, tag: string, rec: NceRecord, r
     dump.putTensor(at('pool_k'), rec.pooledK[l]);
     dump.putTensor(at('pool_q'), rec.pooledQ[l]);
     dump.putTensor(at('loss'), rec.rowLosses[l]);
-  });
+  }
 }
 
 /**
@@ -222,7 +230,11 @@ const MAX_BRANCH_TRIALS = 6;
  * With `truth` (a float64 replay of the recording, `testdata/fixtures-extra/replay_float64.py --out`), gradient
  * tensors where the recording itself is float32 noise are judged against the exact values (`judgeGradient`).
  */
-export function runConformance(bytes: Uint8Array, source: string, { dump: wantDump = false, truth: truthBytes }: ConformanceOptions = {}): ConformanceReport {
+export async function runConformance(
+  bytes: Uint8Array,
+  source: string,
+  { dump: wantDump = false, truth: truthBytes }: ConformanceOptions = {},
+): Promise<ConformanceReport> {
   const { tensors: raw, metadata } = readSafetensors(bytes, source);
   if (metadata.official_args == null) {
     throw new Error(`${source}: not a recorded official step (no official_args in its metadata)`);
@@ -239,8 +251,8 @@ export function runConformance(bytes: Uint8Array, source: string, { dump: wantDu
   const truthSource = `${source} (float64 replay)`;
   const truth = truthBytes && rawToTensors(readSafetensors(truthBytes, truthSource).tensors, truthSource);
   try {
-    const replay = (flips: NearKink[]): Replay => replayStep(tensors, truth, options, source, flips, wantDump);
-    let best = replay([]);
+    const replay = (flips: NearKink[]): Promise<Replay> => replayStep(tensors, truth, options, source, flips, wantDump);
+    let best = await replay([]);
     const flipped: NearKink[] = [];
     if (!best.rows.every((r) => r.ok)) {
       // The units closest to their kink first (the likeliest to lie on the other side in another float32
@@ -248,7 +260,7 @@ export function runConformance(bytes: Uint8Array, source: string, { dump: wantDu
       const distance = (u: NearKink): number => Math.abs(u.value) / u.scale;
       const candidates = best.nearKinks.filter((u) => u.upstream > 0).sort((a, b) => distance(a) - distance(b));
       for (const unit of candidates.slice(0, MAX_BRANCH_TRIALS)) {
-        const trial = replay([...flipped, unit]);
+        const trial = await replay([...flipped, unit]);
         if (trial.excess < 0.8 * best.excess) {
           flipped.push(unit);
           best = trial;
@@ -278,14 +290,14 @@ interface Replay {
 }
 
 /** One replay of the recorded step, taking the other branch at `flips`. */
-function replayStep(
+async function replayStep(
   tensors: Tensors,
   truth: Tensors | undefined,
   options: ModelOptions,
   source: string,
   flips: readonly NearKink[],
   wantDump: boolean,
-): Replay {
+): Promise<Replay> {
   const table = new Table();
   const dump = new Dump(wantDump);
   const branches = new ActivationBranches(flips);
@@ -327,6 +339,7 @@ function replayStep(
     );
     tf.dispose([realA, realB]);
     rec = step.record!;
+    await branches.collect();
     for (const [name, value] of Object.entries(step.losses)) {
       if (value === undefined) continue;
       dump.put(`loss.${name}`, [value], tensors[`loss.${name}`]?.shape ?? []);
@@ -338,8 +351,8 @@ function replayStep(
       table.add('out.idt_B', compareValues(nchwData(rec.idtB), data(tensors['out.idt_B'])));
       dump.putTensor('out.idt_B', rec.idtB, 'nchw');
     }
-    compareNcePass(table, dump, 'nceA', rec.nce.A, pick(tensors, 'nceA.'), truth, qs);
-    if (rec.nce.B) compareNcePass(table, dump, 'nceB', rec.nce.B, pick(tensors, 'nceB.'), truth, qs);
+    await compareNcePass(table, dump, 'nceA', rec.nce.A, pick(tensors, 'nceA.'), truth, qs);
+    if (rec.nce.B) await compareNcePass(table, dump, 'nceB', rec.nce.B, pick(tensors, 'nceB.'), truth, qs);
     const after = { G: model.netG.params.toTorch(), D: model.netD.params.toTorch(), F: model.netF.toTorch() };
     const exactlyZero = { G: new Set(biasesCancelledByNorm(model.netG.layers)), D: new Set(biasesCancelledByNorm(model.netD.layers)), F: new Set<string>() };
     for (const net of ['G', 'F', 'D'] as const) {
@@ -351,6 +364,7 @@ function replayStep(
   } finally {
     if (rec) disposeStepRecord(rec);
     model.dispose();
+    branches.dispose();
   }
   return { rows: table.list(), excess: table.excess, nearKinks: branches.nearKinks(), dumped: dump.tensors };
 }
