@@ -258,6 +258,8 @@ class Machine {
 
   private advance(n: number): number {
     const start = this.position;
+    // A negative length (BINSTRING's is signed) would move the reader backwards: refused, or it could loop.
+    if (n < 0) throw this.error(`declares a negative length ${n} (malformed pickle)`);
     if (start + n > this.bytes.length) {
       const name = OPCODE_NAMES.get(this.bytes[this.opcodeStart]) ?? 'opcode';
       throw this.error(`ends inside ${name}, the pickle is cut short (file truncated?)`);
