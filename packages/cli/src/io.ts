@@ -11,12 +11,24 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
+/** Escapes control characters (newlines included), so that text from a file or an argument cannot break the line. */
+export function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /** A mistake in the command line (unknown command, option or choice): one line, exit status 2. */
 export class UsageError extends Error {
   override name = 'UsageError';
+  constructor(message: string) {
+    super(oneLine(message));
+  }
 }
 
 /** An input the command cannot use (a missing file, a file of the wrong kind): one line, exit status 1. */
 export class InputError extends Error {
   override name = 'InputError';
+  constructor(message: string) {
+    super(oneLine(message));
+  }
 }

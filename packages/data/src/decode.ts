@@ -15,29 +15,46 @@ export interface ImageHeader {
 
 const SKIP_HINT = 'replace or delete it, or set skipBadImages to leave bad images out';
 
+/**
+ * The most pixels an image may have: PIL's `MAX_IMAGE_PIXELS` (about 89.5 megapixels, 1024 × 1024 × 256 / 3),
+ * the limit the official code runs under. A decompression bomb (a tiny file declaring a huge image) is refused
+ * from its header instead of being decoded.
+ */
+export const MAX_IMAGE_PIXELS = 89_478_485;
+
+/** How every image is opened: the pixel limit, and any decoder warning (a truncated file) is an error. */
+const SHARP_OPTIONS = { limitInputPixels: MAX_IMAGE_PIXELS, failOn: 'warning', sequentialRead: true } as const;
+
 /** Why sharp could not read a file: the file system's reason if it has one, else the decoder's. */
 async function readFailure(path: string, cause: unknown): Promise<DatasetError> {
   try {
     await access(path, constants.R_OK);
   } catch (fsError) {
     const reason = (fsError as NodeJS.ErrnoException).code ?? String(fsError);
-    return new DatasetError('unreadable-image', path, `cannot read the file (${reason}); check that it exists and is readable, or ${SKIP_HINT}`);
+    return new DatasetError('unreadable-image', path, `cannot read the file (${reason})`, `check that it exists and is readable, or ${SKIP_HINT}`);
   }
-  const reason = cause instanceof Error ? cause.message : String(cause);
-  return new DatasetError('corrupt-image', path, `not a readable PNG, JPEG or WebP image (${reason}); ${SKIP_HINT}`);
+  const reason = (cause instanceof Error ? cause.message : String(cause)).split('\n')[0];
+  if (/pixel limit/i.test(reason)) return tooLarge(path);
+  return new DatasetError('corrupt-image', path, `not a readable PNG, JPEG or WebP image (${reason})`, SKIP_HINT);
+}
+
+function tooLarge(path: string, size?: ImageHeader): DatasetError {
+  const pixels = size === undefined ? 'more than' : `${size.width}×${size.height} = ${size.width * size.height} pixels, more than`;
+  return new DatasetError('image-too-large', path, `the image is ${pixels} the ${MAX_IMAGE_PIXELS}-pixel limit (a decompression bomb?)`, SKIP_HINT);
 }
 
 /** The image's size, from its header only. */
 export async function readImageHeader(path: string): Promise<ImageHeader> {
   let meta: Metadata;
   try {
-    meta = await sharp(path).metadata();
+    meta = await sharp(path, SHARP_OPTIONS).metadata();
   } catch (error) {
     throw await readFailure(path, error);
   }
   if (!meta.width || !meta.height) {
-    throw new DatasetError('corrupt-image', path, `the header gives no image size; ${SKIP_HINT}`);
+    throw new DatasetError('corrupt-image', path, 'the header gives no image size', SKIP_HINT);
   }
+  if (meta.width * meta.height > MAX_IMAGE_PIXELS) throw tooLarge(path, { width: meta.width, height: meta.height });
   return { width: meta.width, height: meta.height };
 }
 
@@ -55,13 +72,13 @@ export async function decodeImageFile(path: string, channels: ChannelCount = 3):
   }
   let decoded: { data: Buffer; info: OutputInfo };
   try {
-    decoded = await sharp(bytes).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    decoded = await sharp(bytes, SHARP_OPTIONS).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   } catch (error) {
     throw await readFailure(path, error);
   }
   const { data, info } = decoded;
   if (info.channels !== 3) {
-    throw new DatasetError('corrupt-image', path, `decoded to ${info.channels} channels instead of RGB; ${SKIP_HINT}`);
+    throw new DatasetError('corrupt-image', path, `decoded to ${info.channels} channels instead of RGB`, SKIP_HINT);
   }
   const rgb: ByteImage = {
     width: info.width,

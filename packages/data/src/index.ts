@@ -5,6 +5,7 @@ export * from './synth/index';
 export { resizeBicubic } from './pil-resize';
 export {
   IMAGE_EXTENSIONS,
+  MAX_IMAGE_PIXELS,
   decodeImageFile,
   encodePng,
   readImageHeader,
@@ -12,6 +13,7 @@ export {
   type ImageHeader,
 } from './decode';
 export { listImageFiles } from './image-folder';
+export { BAD_IMAGE_CODES, isBadImageError } from './errors';
 export {
   PREPROCESS_MODES,
   applyTransform,
@@ -40,6 +42,7 @@ export {
 } from './unaligned-dataset';
 export {
   UnalignedLoader,
+  type SkippedBatch,
   type UnalignedBatch,
   type UnalignedLoaderOptions,
   type UnalignedLoaderState,

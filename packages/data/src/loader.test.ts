@@ -4,8 +4,11 @@ import { Rng } from '@qsattn/core';
 import { beforeAll, describe, expect, test } from 'vitest';
 import type { ByteImage } from './image';
 import { UnalignedLoader, type UnalignedBatch } from './loader';
-import { testImage } from './testing/images';
-import { UnalignedDataset, unalignedDatasetFromImages, type ImageEntry, type ResolvedDatasetOptions } from './unaligned-dataset';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { SkippedBatch } from './loader';
+import { tempDir, testImage, writeTestImage } from './testing/images';
+import { openUnalignedDataset, UnalignedDataset, unalignedDatasetFromImages, type ImageEntry, type ResolvedDatasetOptions } from './unaligned-dataset';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -148,5 +151,38 @@ describe('UnalignedLoader', () => {
     expect(() => new UnalignedLoader(data, { prefetch: -1 })).toThrow(/^prefetch: must be a non-negative integer/);
     const loader = new UnalignedLoader(data);
     expect(() => loader.setState({ ...loader.getState(), step: 3 })).toThrow(/^loader state: epoch 0, step 3 is not a position/);
+  });
+
+  test('an image that disappears or turns corrupt mid-run: its batch skipped and reported with skipBadImages, else an error naming it', async () => {
+    const { dir, remove } = await tempDir();
+    try {
+      for (const domain of ['A', 'B']) for (let i = 0; i < 4; i++) await writeTestImage(join(dir, domain, `${i}.png`), testImage(12, 10, i), 'png');
+      const open = (skipBadImages: boolean) =>
+        openUnalignedDataset({ dirA: join(dir, 'A'), dirB: join(dir, 'B'), preprocess: 'none', serialBatches: true, flip: false, skipBadImages });
+      const lenient = await open(true);
+      const strict = await open(false);
+      await rm(join(dir, 'A', '1.png'));
+      await writeFile(join(dir, 'A', '2.png'), 'garbage');
+      const skipped: SkippedBatch[] = [];
+      const loader = new UnalignedLoader(lenient, { onSkip: (s) => skipped.push(s) });
+      const steps: number[] = [];
+      for await (const batch of loader.epoch()) {
+        steps.push(batch.step);
+        tf.dispose([batch.A, batch.B]);
+      }
+      expect(steps).toEqual([0, 3]);
+      expect(skipped.map((s) => [s.step, s.path])).toEqual([[1, join(dir, 'A', '1.png')], [2, join(dir, 'A', '2.png')]]);
+      expect(skipped[1].reason).toMatch(/not a readable PNG, JPEG or WebP image/);
+      expect(loader.getState()).toMatchObject({ epoch: 1, step: 0 });
+
+      const strictLoader = new UnalignedLoader(strict);
+      const iterator = strictLoader.epoch();
+      const first = (await iterator.next()).value as UnalignedBatch;
+      tf.dispose([first.A, first.B]);
+      await expect(iterator.next()).rejects.toThrow(new RegExp(`^${join(dir, 'A', '1.png')}: cannot read the file \\(ENOENT\\).*skipBadImages`));
+      expect(strictLoader.getState()).toMatchObject({ epoch: 0, step: 1 });
+    } finally {
+      await remove();
+    }
   });
 });

@@ -2,7 +2,7 @@
 // serialBatches, drop_last), decoded ahead of the training step, with a state that resumes exactly.
 import * as tf from '@tensorflow/tfjs-core';
 import { ensureBackend, Rng, type RngState } from '@qsattn/core';
-import { DatasetError } from './errors';
+import { DatasetError, isBadImageError } from './errors';
 import type { FloatImage } from './image';
 import type { SampleOptions, SamplePlan, UnalignedDataset, UnalignedSample } from './unaligned-dataset';
 
@@ -13,6 +13,20 @@ export interface UnalignedLoaderOptions {
   seed?: number;
   /** Batches decoded ahead of the one being used (default 2; 0 decodes on demand). */
   prefetch?: number;
+  /**
+   * Called for each batch left out because one of its images could not be read mid-run (it disappeared or
+   * turned corrupt after the dataset opened). Batches are left out only when the dataset was opened with
+   * `skipBadImages`; otherwise such an image is an error naming it.
+   */
+  onSkip?: (skipped: SkippedBatch) => void;
+}
+
+/** A batch left out mid-run: where it was in the epoch, and the image that failed. */
+export interface SkippedBatch {
+  epoch: number;
+  step: number;
+  path: string;
+  reason: string;
 }
 
 /**
@@ -64,6 +78,7 @@ export class UnalignedLoader {
   readonly dataset: UnalignedDataset;
   readonly batchSize: number;
   readonly prefetch: number;
+  private readonly onSkip: ((skipped: SkippedBatch) => void) | undefined;
   private state: UnalignedLoaderState;
   /** Counts epoch() iterations, so that an older one still running cannot move the state. */
   private iteration = 0;
@@ -89,6 +104,7 @@ export class UnalignedLoader {
     this.dataset = dataset;
     this.batchSize = batchSize;
     this.prefetch = prefetch;
+    this.onSkip = options.onSkip;
     this.state = { rng: new Rng(seed).getState(), epoch: 0, step: 0, finetuning: false };
   }
 
@@ -166,14 +182,26 @@ export class UnalignedLoader {
     try {
       for (let step = start.step; step < plans.length; step++) {
         fill(Math.max(1, this.prefetch));
-        const samples = await queue.shift()!;
+        let samples: UnalignedSample[];
+        try {
+          samples = await queue.shift()!;
+        } catch (error) {
+          if (!(this.dataset.options.skipBadImages && isBadImageError(error))) throw error;
+          samples = [];
+          this.onSkip?.({ epoch: start.epoch, step, path: error.subject, reason: error.message });
+        }
         if (iteration !== this.iteration) {
           throw new DatasetError('bad-state', 'loader', 'a newer epoch() iteration was started; use one iteration at a time');
         }
         fill(this.prefetch);
+        const after: UnalignedLoaderState = step + 1 === plans.length ? next : { rng: start.rng, epoch: start.epoch, step: step + 1, finetuning };
+        if (samples.length === 0) {
+          this.state = after; // left out: the state moves past it, so a resume does not retry it
+          continue;
+        }
         const a = stack(samples.map((s) => s.A), samples.map((s) => s.pathA));
         const b = stack(samples.map((s) => s.B), samples.map((s) => s.pathB));
-        this.state = step + 1 === plans.length ? next : { rng: start.rng, epoch: start.epoch, step: step + 1, finetuning };
+        this.state = after;
         yield {
           A: tf.tensor4d(a.data, a.shape),
           B: tf.tensor4d(b.data, b.shape),

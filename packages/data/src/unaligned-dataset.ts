@@ -240,7 +240,8 @@ export class UnalignedDataset {
       throw new DatasetError(
         'corrupt-image',
         entry.path,
-        `decoded as ${image.width}×${image.height} but its header said ${entry.size.width}×${entry.size.height}; replace the file`,
+        `decoded as ${image.width}×${image.height} but its header said ${entry.size.width}×${entry.size.height} (changed while the run was going?)`,
+        'replace the file, or set skipBadImages to leave bad images out',
       );
     }
     // Grayscale(1) comes first in the official transform list.

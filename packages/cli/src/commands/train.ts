@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BACKEND_NAMES, describeBackendChoice, selectBackend } from '@qsattn/core';
 import { CutModel, type ModelOptions } from '@qsattn/cut-model';
-import { UnalignedLoader, type UnalignedLoaderState } from '@qsattn/data';
+import { isBadImageError, UnalignedLoader, type UnalignedLoaderState } from '@qsattn/data';
 import { formatEvaluation } from '../format-evaluation';
 import { EXIT_OK, InputError, UsageError, type CliIo } from '../io';
 import { readConfigFile, integerValue, stringValue } from '../options/cli-values';
@@ -23,7 +23,8 @@ import { formatDuration, ProgressReporter, type ProgressSink } from '../progress
 import { folderImages, openTrainingSet, synthTestImages, testFolder, type TestImage } from '../run/datasets';
 import { loadRunCheckpoint } from '../run/run-checkpoint';
 import { RunFolder } from '../run/run-folder';
-import { totalSteps, trainLoop, type TrainEvent } from '../run/train-loop';
+import { RunLock } from '../run/run-lock';
+import { DivergedError, SaveFailedError, totalSteps, trainLoop, type TrainEvent } from '../run/train-loop';
 import { evaluate } from '../run/translate-images';
 import type { Command, OptionSpec, ParsedArgs } from './command';
 
@@ -49,10 +50,14 @@ const RUN_FLAGS: Record<string, OptionSpec> = {
   'max-steps': { type: 'string', valueName: 'N', description: "stop at step N, saving 'latest' (continue later with --resume)" },
   resume: { type: 'boolean', description: "continue the run NAME from its 'latest' checkpoint, with its saved options" },
   'continue-train': { type: 'boolean', description: 'the official spelling of --resume (--continue_train)' },
+  'skip-bad-images': { type: 'boolean', description: 'leave out images that cannot be read (listed in log.jsonl) instead of stopping' },
 };
 
+/** Options a resumed run may change (saved into its options.json): a lower rate after divergence, skipping bad images. */
+const RESUME_OVERRIDES = ['lr', 'skip-bad-images'];
+
 /** Options a resumed run may still be given: where it is, how it runs, how it reports. */
-const RESUME_OPTIONS = ['name', 'checkpoints-dir', 'backend', 'print-freq', 'max-steps', 'resume', 'continue-train', 'help'];
+const RESUME_OPTIONS = ['name', 'checkpoints-dir', 'backend', 'print-freq', 'max-steps', 'resume', 'continue-train', 'help', ...RESUME_OVERRIDES];
 
 export const trainCommand: Command = {
   name: 'train',
@@ -81,6 +86,10 @@ interface TrainSetup {
   saved: SavedRunOptions;
   /** The checkpoint to continue from (resume). */
   resumeFrom?: string;
+  /** Resuming a run that was stopped before its first checkpoint: it starts again from step 0. */
+  restart?: boolean;
+  /** What --resume changed in the saved options (`RESUME_OVERRIDES`), for the log. */
+  changed?: Record<string, unknown>;
 }
 
 /** The options of a new run: defaults, preset, then the given flags. */
@@ -115,6 +124,7 @@ function newRunOptions(values: ParsedArgs['values']): SavedRunOptions {
     saveLatestFreq: pick('saveLatestFreq', integerValue(values, 'save-latest-freq', 1)),
     printFreq: pick('printFreq', integerValue(values, 'print-freq', 1)),
     seed: pick('seed', integerValue(values, 'seed', 0)),
+    skipBadImages: pick('skipBadImages', values['skip-bad-images'] === undefined ? undefined : values['skip-bad-images'] === true),
   };
   if (!Number.isInteger(run.batchSize) || run.batchSize < 1) throw new UsageError(`option --batch-size needs an integer ≥ 1, got ${run.batchSize}`);
   return {
@@ -144,13 +154,24 @@ function setUp(values: ParsedArgs['values']): TrainSetup {
   const name = stringValue(values, 'name') ?? defaultRunName(null);
   const folder = RunFolder.of(stringValue(values, 'checkpoints-dir') ?? RUN_DEFAULTS.checkpointsDir, name);
   const latest = folder.checkpointPath('latest');
-  if (!folder.hasOptions() || !existsSync(latest)) {
-    throw new InputError(`cannot resume ${folder.dir}: no ${folder.hasOptions() ? 'latest_checkpoint.safetensors' : 'options.json'} there (start the run without --resume)`);
-  }
+  if (!folder.hasOptions()) throw new InputError(`cannot resume ${folder.dir}: no options.json there (start the run without --resume)`);
   const saved = folder.readOptions();
   const printFreq = integerValue(values, 'print-freq', 1);
   if (printFreq !== undefined) saved.run.printFreq = printFreq;
-  return { folder, saved, resumeFrom: latest };
+  const changed = resumeOverrides(values, saved);
+  // Stopped (killed) before its first checkpoint: the same options and seed start it again, as if unbroken.
+  if (!existsSync(latest)) return { folder, saved, restart: true, changed };
+  return { folder, saved, resumeFrom: latest, changed };
+}
+
+/** Applies --lr and --skip-bad-images of a resume to the saved options, returning what changed. */
+function resumeOverrides(values: ParsedArgs['values'], saved: SavedRunOptions): Record<string, unknown> {
+  const changed: Record<string, unknown> = {};
+  if (values.lr !== undefined) saved.model = resolveModel(saved.model, { lr: parseOfficialFlags({ lr: values.lr }).model.lr });
+  if (values.lr !== undefined) changed.lr = saved.model.lr;
+  if (values['skip-bad-images'] === true) changed.skipBadImages = saved.run.skipBadImages = true;
+  for (const name of RESUME_OVERRIDES) if (values[name] !== undefined) saved.given[name] = values[name] as string | boolean;
+  return changed;
 }
 
 /** The test images a finished run is scored on: the synthetic test split, or dataroot's testA/ with testA_target/. */
@@ -163,10 +184,50 @@ async function scoringImages(saved: SavedRunOptions): Promise<TestImage[] | null
   return folderImages(testFolder(run.dataroot, 'AtoB'), model.inputNc as 1 | 3, targets);
 }
 
+/** Under the run's lock: the model and loader position a run starts from, writing what a new run needs. */
+async function startRun({ folder, saved, resumeFrom, restart, changed }: TrainSetup): Promise<{ model: CutModel; loaderState: UnalignedLoaderState | null }> {
+  if (resumeFrom === undefined && !restart && (existsSync(folder.checkpointPath('latest')) || folder.hasOptions())) {
+    throw new UsageError(`${folder.dir} already holds a run: continue it with --resume, choose another --name, or delete the folder`);
+  }
+  if (resumeFrom === undefined || (changed !== undefined && Object.keys(changed).length > 0)) await folder.writeOptions(saved);
+  if (resumeFrom === undefined) {
+    if (restart) await folder.truncateLog(0);
+    return { model: new CutModel(saved.model, { seed: saved.run.seed }), loaderState: null };
+  }
+  const { model, loader } = await loadRunCheckpoint(resumeFrom);
+  if (changed?.lr !== undefined) model.options.lr = changed.lr as number;
+  try {
+    await folder.truncateLog(model.step);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  return { model, loaderState: loader };
+}
+
+/** The command that continues a run. */
+function resumeCommand(run: RunOptions, extra = ''): string {
+  return `qsattn train --name ${run.name}${run.checkpointsDir === RUN_DEFAULTS.checkpointsDir ? '' : ` --checkpoints_dir ${run.checkpointsDir}`} --resume${extra}`;
+}
+
+/** A run that stopped on an error, said in one line with how to continue. */
+function withContinueHint(err: unknown, run: RunOptions, lr: number): unknown {
+  if (err instanceof DivergedError) {
+    const from = err.lastSaved === null ? 'start it again (from step 0)' : 'continue from it';
+    return new InputError(`${err.message}; ${from} with a lower learning rate, e.g. ${resumeCommand(run, ` --lr ${Number((lr / 2).toPrecision(3))}`)}`);
+  }
+  if (err instanceof SaveFailedError) return new InputError(`${err.message}; free some space (or make the folder writable) and continue with: ${resumeCommand(run)}`);
+  if (isBadImageError(err)) {
+    return new InputError(`${err.subject}: ${err.problem}; replace or delete it, or continue leaving bad images out: ${resumeCommand(run, ' --skip-bad-images')}`);
+  }
+  return err;
+}
+
 async function train({ values }: ParsedArgs, io: CliIo): Promise<number> {
   const configPath = stringValue(values, 'config');
   if (configPath !== undefined) values = { ...readConfigFile(trainCommand, configPath, ['config', 'resume', 'continue-train']), ...values };
-  const { folder, saved, resumeFrom } = setUp(values);
+  const setup = setUp(values);
+  const { folder, saved, resumeFrom } = setup;
   const maxSteps = integerValue(values, 'max-steps', 1);
   const { run } = saved;
 
@@ -175,18 +236,24 @@ async function train({ values }: ParsedArgs, io: CliIo): Promise<number> {
 
   // The dataset is opened before anything is written, so that a bad --dataroot leaves no run folder behind.
   const dataset = await openTrainingSet(run, saved.model, saved.synth);
+  // One writer per run folder, locked before anything is written there; a failure before training starts
+  // leaves no half-made new run behind.
+  const lock = RunLock.acquire(folder.dir, setup.resumeFrom === undefined && !setup.restart);
   let model: CutModel;
   let loaderState: UnalignedLoaderState | null = null;
-  if (resumeFrom !== undefined) {
-    ({ model, loader: loaderState } = await loadRunCheckpoint(resumeFrom));
-    await folder.truncateLog(model.step);
-  } else {
-    mkdirSync(folder.dir, { recursive: true });
-    await folder.writeOptions(saved);
-    model = new CutModel(saved.model, { seed: run.seed });
+  try {
+    ({ model, loaderState } = await startRun(setup));
+  } catch (err) {
+    lock.abandon();
+    throw err;
   }
   try {
-    const loader = new UnalignedLoader(dataset, { batchSize: run.batchSize, seed: run.seed });
+    let skippedBatches = 0;
+    const loader = new UnalignedLoader(dataset, {
+      batchSize: run.batchSize,
+      seed: run.seed,
+      onSkip: ({ path, reason }) => folder.appendLog({ event: 'skip', step: model.step, path, reason, skipped: ++skippedBatches }),
+    });
     if (loaderState !== null) loader.setState(loaderState);
     const total = totalSteps(model, loader);
     const stopStep = Math.min(total, maxSteps ?? Infinity);
@@ -194,7 +261,11 @@ async function train({ values }: ParsedArgs, io: CliIo): Promise<number> {
     io.stdout.write(
       `${resumeFrom === undefined ? 'training' : `resuming at step ${model.step}:`} ${folder.dir}${saved.preset === null ? '' : ` (preset ${saved.preset})`} on ${what}: ${total} steps, ${loader.batchesPerEpoch} per epoch\n`,
     );
-    folder.appendLog({ event: 'start', step: model.step, totalSteps: total, resumed: resumeFrom !== undefined, backend: choice.name, time: new Date().toISOString() });
+    folder.appendLog({ event: 'start', step: model.step, totalSteps: total, resumed: resumeFrom !== undefined || setup.restart === true, backend: choice.name, time: new Date().toISOString(), ...setup.changed });
+    if (dataset.skipped.length > 0) {
+      folder.appendLog({ event: 'skipped-images', step: model.step, count: dataset.skipped.length, images: dataset.skipped });
+      io.stdout.write(`left out ${dataset.skipped.length} bad image${dataset.skipped.length === 1 ? '' : 's'} (--skip-bad-images; listed in ${folder.logPath})\n`);
+    }
     if (model.step >= stopStep) {
       io.stdout.write(`nothing to do: the run is at step ${model.step} of ${total}${maxSteps === undefined ? '' : ` (--max_steps ${maxSteps})`}\n`);
       return EXIT_OK;
@@ -230,7 +301,10 @@ async function train({ values }: ParsedArgs, io: CliIo): Promise<number> {
         maxSteps,
         stopRequested: () => stop,
         onEvent,
+        resumedFrom: resumeFrom === undefined ? undefined : { step: startStep, path: resumeFrom },
       });
+    } catch (err) {
+      throw withContinueHint(err, run, model.options.lr);
     } finally {
       process.removeListener('SIGINT', onInterrupt);
       progress.finish();
@@ -241,7 +315,7 @@ async function train({ values }: ParsedArgs, io: CliIo): Promise<number> {
     if (end !== 'done') {
       io.stdout.write(
         `${end === 'stopped' ? 'stopped' : 'reached --max_steps'} at step ${model.step} of ${total} after ${timing}; saved ${folder.checkpointPath('latest')}\n` +
-          `continue with: qsattn train --name ${run.name}${run.checkpointsDir === RUN_DEFAULTS.checkpointsDir ? '' : ` --checkpoints_dir ${run.checkpointsDir}`} --resume\n`,
+          `continue with: ${resumeCommand(run)}\n`,
       );
       return end === 'stopped' ? EXIT_INTERRUPTED : EXIT_OK;
     }
@@ -256,5 +330,6 @@ async function train({ values }: ParsedArgs, io: CliIo): Promise<number> {
     return EXIT_OK;
   } finally {
     model.dispose();
+    lock.release();
   }
 }

@@ -1,6 +1,6 @@
 import { PRESET_NAMES, PRESETS, resolveModelOptions, type ModelOptions } from '@qsattn/cut-model';
-import type { PreprocessMode, SynthOptions } from '@qsattn/data';
-import { UsageError } from '../io';
+import { PREPROCESS_MODES, type PreprocessMode, type SynthOptions } from '@qsattn/data';
+import { InputError, UsageError } from '../io';
 
 /** How a run loads its data and keeps its books: the official run flags plus ours. */
 export interface RunOptions {
@@ -25,6 +25,8 @@ export interface RunOptions {
   printFreq: number;
   /** Seeds weight init, patch sampling and the data loader. */
   seed: number;
+  /** Leave out images that cannot be read (when the dataset opens, and batches whose image fails mid-run). */
+  skipBadImages: boolean;
 }
 
 export const RUN_DEFAULTS: Omit<RunOptions, 'name'> = {
@@ -42,6 +44,7 @@ export const RUN_DEFAULTS: Omit<RunOptions, 'name'> = {
   saveLatestFreq: 5000,
   printFreq: 100,
   seed: 0,
+  skipBadImages: false,
 };
 
 /** Images per split of the built-in synthetic dataset (its images are made at the run's crop size). */
@@ -127,3 +130,67 @@ export interface SavedRunOptions {
 }
 
 export const RUN_OPTIONS_FORMAT = 'qsattn-run/1';
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isInt = (v: unknown, min: number): boolean => Number.isSafeInteger(v) && (v as number) >= min;
+
+/** What each run option must be, to tell a damaged or hand-edited options.json from a good one. */
+const RUN_OPTION_CHECKS: Record<keyof RunOptions, [string, (v: unknown) => boolean]> = {
+  dataroot: ['a folder or null', (v) => v === null || (typeof v === 'string' && v !== '')],
+  direction: ['AtoB or BtoA', (v) => v === 'AtoB' || v === 'BtoA'],
+  name: ['a name', (v) => typeof v === 'string' && v !== ''],
+  checkpointsDir: ['a folder', (v) => typeof v === 'string' && v !== ''],
+  batchSize: ['an integer ≥ 1', (v) => isInt(v, 1)],
+  loadSize: ['an integer ≥ 1', (v) => isInt(v, 1)],
+  cropSize: ['an integer ≥ 1', (v) => isInt(v, 1)],
+  preprocess: [PREPROCESS_MODES.join(', '), (v) => (PREPROCESS_MODES as readonly unknown[]).includes(v)],
+  flip: ['true or false', (v) => typeof v === 'boolean'],
+  serialBatches: ['true or false', (v) => typeof v === 'boolean'],
+  maxDatasetSize: ['an integer ≥ 1 or null', (v) => v === null || isInt(v, 1)],
+  saveEpochFreq: ['an integer ≥ 1', (v) => isInt(v, 1)],
+  saveLatestFreq: ['an integer ≥ 1', (v) => isInt(v, 1)],
+  printFreq: ['an integer ≥ 1', (v) => isInt(v, 1)],
+  seed: ['an integer', (v) => Number.isSafeInteger(v)],
+  skipBadImages: ['true or false', (v) => typeof v === 'boolean'],
+};
+
+/**
+ * Parses a run's options.json, checking every field, so that a damaged or hand-edited file is refused with the
+ * field that is wrong (an InputError naming the file) rather than failing somewhere in training. Files written
+ * before an option existed get its default.
+ */
+export function parseSavedRunOptions(text: string, path: string): SavedRunOptions {
+  const bad = (what: string): InputError => new InputError(`${path}: ${what}; fix it, or start a new run with another --name`);
+  let saved: unknown;
+  try {
+    saved = JSON.parse(text);
+  } catch (err) {
+    throw bad(`is not JSON (${(err as Error).message.split('\n')[0]})`);
+  }
+  if (!isObject(saved) || saved.format !== RUN_OPTIONS_FORMAT) {
+    const format = isObject(saved) ? JSON.stringify(saved.format)?.slice(0, 40) : 'none';
+    throw new InputError(`${path} is not the options of a qsattn run (format ${format}, expected ${RUN_OPTIONS_FORMAT})`);
+  }
+  if (!(saved.preset === null || typeof saved.preset === 'string')) throw bad('preset must be a name or null');
+  if (!isObject(saved.model)) throw bad('model must be an object of model options');
+  let model: ModelOptions;
+  try {
+    model = resolveModelOptions(saved.model as Partial<ModelOptions>);
+  } catch (err) {
+    throw bad(`model options are not valid: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (!isObject(saved.run)) throw bad('run must be an object of run options');
+  const run = { ...RUN_DEFAULTS, ...saved.run } as Record<string, unknown>;
+  for (const [name, [what, ok]] of Object.entries(RUN_OPTION_CHECKS)) {
+    if (!ok(run[name])) throw bad(`run.${name} is ${JSON.stringify(run[name])?.slice(0, 40)}, expected ${what}`);
+  }
+  const synth = saved.synth;
+  if (!(synth === null || (isObject(synth) && ['seed', 'size', 'trainCount', 'testCount'].every((k) => isInt(synth[k], k === 'seed' ? 0 : 1))))) {
+    throw bad('synth must be null or the synthetic dataset {seed, size, trainCount, testCount}');
+  }
+  if ((synth === null) !== (run.dataroot !== null)) throw bad('synth and run.dataroot disagree (exactly one of them is set)');
+  if (!isObject(saved.given) || !Object.values(saved.given).every((v) => typeof v === 'string' || typeof v === 'boolean')) {
+    throw bad('given must be an object of the options given');
+  }
+  return { ...(saved as unknown as SavedRunOptions), model, run: run as unknown as RunOptions };
+}

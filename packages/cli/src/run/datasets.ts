@@ -5,6 +5,7 @@ import type { ModelOptions } from '@qsattn/cut-model';
 import {
   applyTransform,
   decodeImageFile,
+  isBadImageError,
   listImageFiles,
   openUnalignedDataset,
   planTransform,
@@ -44,7 +45,12 @@ export async function openTrainingSet(run: RunOptions, model: ModelOptions, synt
   }
   checkFolder(run.dataroot, '--dataroot');
   const [a, b] = swap ? ['trainB', 'trainA'] : ['trainA', 'trainB'];
-  return openUnalignedDataset({ ...options, dirA: join(run.dataroot, a), dirB: join(run.dataroot, b) });
+  try {
+    return await openUnalignedDataset({ ...options, skipBadImages: run.skipBadImages, dirA: join(run.dataroot, a), dirB: join(run.dataroot, b) });
+  } catch (err) {
+    if (isBadImageError(err)) throw new InputError(`${err.subject}: ${err.problem}; replace or delete it, or pass --skip-bad-images to leave bad images out`);
+    throw err;
+  }
 }
 
 /** One image to translate: its name (the output file's), a loader, and its ground-truth translation if known. */

@@ -17,10 +17,28 @@ export async function saveRunCheckpoint(path: string, model: CutModel, loader: U
   const metadata: Record<string, string> = { qsattn: JSON.stringify(info) };
   if (loader !== null) metadata[LOADER_KEY] = JSON.stringify(loader);
   try {
+    // Never replace a good checkpoint with a diverged one (the NaN guard stops at the loss; this is the backstop).
+    const diverged = Object.keys(tensors).find((name) => tensors[name].dtype === 'float32' && !allFinite(tensors[name]));
+    if (diverged !== undefined) throw new NonFiniteWeightsError(path, diverged);
     await saveSafetensors(path, tensors, metadata);
   } finally {
     tf.dispose(Object.values(tensors));
   }
+}
+
+/** A save refused because the weights (or Adam's moments) hold NaN or infinite values: training diverged. */
+export class NonFiniteWeightsError extends Error {
+  override readonly name = 'NonFiniteWeightsError';
+  constructor(
+    readonly path: string,
+    readonly tensor: string,
+  ) {
+    super(`${path}: not saved: tensor '${tensor}' holds NaN or infinite values (training diverged)`);
+  }
+}
+
+function allFinite(t: tf.Tensor): boolean {
+  return tf.tidy(() => tf.all(tf.isFinite(t)).dataSync()[0] === 1);
 }
 
 export interface LoadedCheckpoint {

@@ -1,13 +1,60 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { CutModel, StepLosses } from '@qsattn/cut-model';
-import type { UnalignedLoader } from '@qsattn/data';
-import { saveRunCheckpoint } from './run-checkpoint';
+import { DatasetError, type UnalignedLoader } from '@qsattn/data';
+import { NonFiniteWeightsError, saveRunCheckpoint } from './run-checkpoint';
 import type { RunFolder } from './run-folder';
+
+/** The checkpoint a stopped run can continue from. */
+export interface SavedPoint {
+  step: number;
+  path: string;
+}
+
+/**
+ * Training diverged: a loss became NaN or infinite, or the weights did (caught before a save). The weights after
+ * that step are unusable, so nothing was saved from them: the last good checkpoint stays as it was.
+ */
+export class DivergedError extends Error {
+  override readonly name = 'DivergedError';
+  constructor(
+    readonly step: number,
+    /** What went bad: `loss G_GAN`, or `weight G.model.1.weight`. */
+    readonly what: string,
+    readonly value: string,
+    /** The last checkpoint saved (by this process or the run it resumed), if any. */
+    readonly lastSaved: SavedPoint | null,
+  ) {
+    super(
+      `step ${step}: ${what} is ${value}, so training stopped (the weights after this step are not usable); ` +
+        (lastSaved === null ? 'no checkpoint was saved yet' : `kept ${lastSaved.path} of step ${lastSaved.step}`),
+    );
+  }
+}
+
+/** A checkpoint could not be written (disk full, folder read-only): the previous one is intact. */
+export class SaveFailedError extends Error {
+  override readonly name = 'SaveFailedError';
+  constructor(
+    readonly path: string,
+    cause: unknown,
+    readonly lastSaved: SavedPoint | null,
+  ) {
+    super(
+      `${(cause as Error).message.split('\n')[0]}; training stopped without corrupting anything: ` +
+        (lastSaved === null ? 'no checkpoint was saved yet' : `${lastSaved.path} of step ${lastSaved.step} is intact`),
+    );
+  }
+}
+
+/** The first loss that is not a finite number, if any. */
+function nonFiniteLoss(losses: StepLosses): [string, number] | undefined {
+  return Object.entries(losses).find(([, value]) => !Number.isFinite(value));
+}
 
 /** What the loop reports; the command draws progress and writes the log from these. */
 export type TrainEvent =
   | { type: 'step'; step: number; totalSteps: number; epoch: number; lastEpoch: number; epochStep: number; epochSteps: number; lr: number; losses: StepLosses; dataSeconds: number; stepSeconds: number }
-  | { type: 'checkpoint'; step: number; epoch: number; path: string; reason: 'epoch' | 'latest' | 'stop' }
+  | { type: 'checkpoint'; step: number; epoch: number; path: string; reason: 'epoch' | 'latest' | 'stop' | 'error' }
   | { type: 'epoch'; step: number; epoch: number; seconds: number; lr: number };
 
 export interface TrainLoopOptions {
@@ -19,6 +66,8 @@ export interface TrainLoopOptions {
   maxSteps?: number;
   /** Asked after every step; true stops the loop after saving `latest` (Ctrl-C). */
   stopRequested(): boolean;
+  /** The checkpoint the model was restored from, if it was (what a stop before the first save leaves). */
+  resumedFrom?: SavedPoint;
   onEvent(event: TrainEvent): void;
 }
 
@@ -41,9 +90,16 @@ export async function trainLoop(model: CutModel, loader: UnalignedLoader, folder
   const o = model.options;
   const lastEpoch = o.nEpochs + o.nEpochsDecay;
   const total = totalSteps(model, loader);
-  const save = async (name: string | number, reason: 'epoch' | 'latest' | 'stop', epoch: number): Promise<void> => {
+  let lastSaved: SavedPoint | null = options.resumedFrom ?? null;
+  const save = async (name: string | number, reason: 'epoch' | 'latest' | 'stop' | 'error', epoch: number): Promise<void> => {
     const path = folder.checkpointPath(name);
-    await saveRunCheckpoint(path, model, loader.getState());
+    try {
+      await saveRunCheckpoint(path, model, loader.getState());
+    } catch (err) {
+      if (err instanceof NonFiniteWeightsError) throw new DivergedError(model.step, `weight ${err.tensor}`, 'NaN or infinite', lastSaved);
+      throw new SaveFailedError(path, err, lastSaved);
+    }
+    if (name === 'latest') lastSaved = { step: model.step, path };
     options.onEvent({ type: 'checkpoint', step: model.step, epoch, path, reason });
   };
   for (;;) {
@@ -53,7 +109,8 @@ export async function trainLoop(model: CutModel, loader: UnalignedLoader, folder
     const lr = model.setEpoch(epochsDone);
     const epochStart = performance.now();
     let waitStart = performance.now();
-    for await (const { A, B, step: epochStep } of loader.epoch({ finetuning: epoch > o.nEpochs })) {
+    const batches = loader.epoch({ finetuning: epoch > o.nEpochs });
+    for await (const { A, B, step: epochStep } of saveBeforeDataError(batches, () => save('latest', 'error', epoch))) {
       const dataSeconds = (performance.now() - waitStart) / 1000;
       const stepStart = performance.now();
       let losses: StepLosses;
@@ -62,6 +119,8 @@ export async function trainLoop(model: CutModel, loader: UnalignedLoader, folder
       } finally {
         tf.dispose([A, B]);
       }
+      const bad = nonFiniteLoss(losses);
+      if (bad !== undefined) throw new DivergedError(model.step, `loss ${bad[0]}`, String(bad[1]), lastSaved);
       const stepSeconds = (performance.now() - stepStart) / 1000;
       options.onEvent({
         type: 'step',
@@ -90,5 +149,30 @@ export async function trainLoop(model: CutModel, loader: UnalignedLoader, folder
     if (epoch % options.saveEpochFreq === 0 || epoch === lastEpoch) await save(epoch, 'epoch', epoch);
     if (options.stopRequested()) return 'stopped';
     if (model.step === options.maxSteps && epoch < lastEpoch) return 'max-steps';
+  }
+}
+
+/**
+ * The loader's batches; when one cannot be made (an image gone or corrupt, and bad images are not skipped),
+ * `save` runs first, so that the steps since the last checkpoint are kept, and the error then ends the run.
+ */
+async function* saveBeforeDataError<T>(batches: AsyncGenerator<T>, save: () => Promise<void>): AsyncGenerator<T> {
+  try {
+    for (;;) {
+      let next: IteratorResult<T>;
+      try {
+        next = await batches.next();
+      } catch (err) {
+        if (err instanceof DatasetError) {
+          // Best effort: when the save fails too, the data error is still the one to report.
+          await save().catch(() => undefined);
+        }
+        throw err;
+      }
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    await batches.return(undefined); // the loop broke off (stop, max steps, an error): the loader drops its prefetch
   }
 }
