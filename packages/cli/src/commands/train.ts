@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describeBackendChoice } from '@qsattn/core';
 import { CutModel, type ModelOptions } from '@qsattn/cut-model';
 import { UnalignedLoader, type UnalignedLoaderState } from '@qsattn/data';
-import { formatEvaluation } from '../format-evaluation';
+import { formatEvaluation, formatSynthGoals } from '../format-evaluation';
 import { EXIT_OK, InputError, UsageError, type CliIo } from '../io';
 import { selectBackendFrom, BACKEND_FLAGS } from '../options/backend-flags';
 import { readConfigFile, integerValue, stringValue } from '../options/cli-values';
@@ -253,6 +253,7 @@ async function train({ values }: ParsedArgs, io: CliIo): Promise<number> {
       const result = await evaluate(model.netG, images, { preprocess: run.preprocess, cropSize: run.cropSize });
       folder.appendLog({ event: 'eval', step: model.step, ...result, seconds: (performance.now() - evalStart) / 1000 });
       io.stdout.write(`\nscores on the test split, model vs the untranslated input:\n${formatEvaluation(result)}`);
+      if (run.dataroot === null) io.stdout.write(formatSynthGoals(result.model));
     }
     return EXIT_OK;
   } finally {
