@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeBackendChoice, selectBackend } from '@qsattn/core';
+import { describeBackendChoice } from '@qsattn/core';
 import { formatEvaluation } from '../format-evaluation';
 import { EXIT_OK, InputError, UsageError } from '../io';
+import { selectBackendFrom } from '../options/backend-flags';
 import { integerValue, stringValue } from '../options/cli-values';
 import { folderImages, synthTestImages, testFolder, type TestImage } from '../run/datasets';
 import { findModelSource, loadSourceGenerator, type ModelSource } from '../run/model-source';
@@ -46,7 +47,7 @@ export const evalCommand: Command = {
     const preprocess = testPreprocess(values, source);
     const numTest = integerValue(values, 'num-test', 1);
     const json = values.json === true;
-    const choice = await selectBackend(stringValue(values, 'backend') ?? 'auto');
+    const choice = await selectBackendFrom(values);
     (json ? io.stderr : io.stdout).write(`${describeBackendChoice(choice)}\n`);
     const { generator, options } = await loadSourceGenerator(source, values);
     try {
