@@ -14,7 +14,17 @@ export {
 } from './inception';
 export { inceptionTensorShapes } from './inception-layout';
 export { extractFeatures, type ExtractOptions, type ExtractProgress, type FeatureSet, type RgbImage } from './extract';
-export { featureStatistics, frechetDistance, type FeatureStatistics, type FrechetOptions, type FrechetResult } from './frechet';
+export {
+  SQRTM_DIMS_LIMIT,
+  featureStatistics,
+  frechetDistance,
+  frechetDistanceOfFeatures,
+  type FeatureFrechetResult,
+  type FeatureStatistics,
+  type FrechetMethod,
+  type FrechetOptions,
+  type FrechetResult,
+} from './frechet';
 export { kernelInceptionDistance, type KidOptions, type KidResult } from './kid';
 export { NumpyRandomState } from './mt19937';
 export { analyseSqrtm, matmul, sqrtm, squareMatrix, type SqrtmAnalysis, type SquareMatrix } from './sqrtm';
