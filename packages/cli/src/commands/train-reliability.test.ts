@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { testImage, writeTestImage } from '../../../data/src/testing/images';
 import { runCli } from '../testing/memory-io';
-import { mountSmallDisk, readLog, stepLosses, TINY_RUN, whenLog } from '../testing/reliability';
+import { BACKEND, mountSmallDisk, readLog, stepLosses, TINY_RUN, whenLog } from '../testing/reliability';
 import { loadRunCheckpoint } from '../run/run-checkpoint';
 import { RunLock } from '../run/run-lock';
 
@@ -14,7 +14,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'qsattn-reliability-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const train = (dir: string, name: string, ...extra: string[]) => runCli('train', '--checkpoints_dir', dir, '--name', name, ...TINY_RUN, ...extra);
-const resume = (dir: string, name: string, ...extra: string[]) => runCli('train', '--checkpoints_dir', dir, '--name', name, '--backend', 'wasm', '--resume', ...extra);
+const resume = (dir: string, name: string, ...extra: string[]) => runCli('train', '--checkpoints_dir', dir, '--name', name, ...BACKEND, '--resume', ...extra);
 
 async function stepOf(path: string): Promise<number> {
   const { model, info } = await loadRunCheckpoint(path);

@@ -4,10 +4,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+/** One wasm thread: on a small shared machine threads cost more than they bring at this size. */
+export const BACKEND = ['--backend', 'wasm', '--threads', '1'];
+
 /** A model and data small enough for a step in tens of milliseconds: 32-pixel synthetic images, 4 per domain. */
 export const TINY_RUN = [
   '--ngf', '4', '--ndf', '4', '--netF_nc', '16', '--num_patches', '16', '--max_dataset_size', '4',
-  '--n_epochs', '2', '--n_epochs_decay', '1', '--crop_size', '32', '--load_size', '36', '--backend', 'wasm',
+  '--n_epochs', '2', '--n_epochs_decay', '1', '--crop_size', '32', '--load_size', '36', ...BACKEND,
 ];
 
 export interface LogEntry {

@@ -1,15 +1,20 @@
 // Test-only: property-based fuzzing of the readers of outside bytes (fast-check through @fast-check/vitest).
 // The suite runs each property a few hundred times from a fixed seed; `npm run fuzz` reruns the same
-// properties with QSATTN_FUZZ_RUNS cases each and collects what every property ran in QSATTN_FUZZ_REPORT.
+// properties with QSATTN_FUZZ_SCALE times as many cases and collects what each ran in QSATTN_FUZZ_REPORT.
 // Other packages import this file by its path (it depends on nothing but fast-check and vitest).
 import { appendFileSync } from 'node:fs';
 import { fc, test } from '@fast-check/vitest';
 import { afterAll, expect } from 'vitest';
 
-/** Cases per property: QSATTN_FUZZ_RUNS when set (the long run), else the suite's `suiteRuns`. */
+/**
+ * Cases per property: the suite's `suiteRuns`, times QSATTN_FUZZ_SCALE in the long run (so that slow readers
+ * keep their share), or exactly QSATTN_FUZZ_RUNS when that is set.
+ */
 export function fuzzRuns(suiteRuns: number): number {
-  const env = Number(process.env.QSATTN_FUZZ_RUNS);
-  return Number.isInteger(env) && env > 0 ? env : suiteRuns;
+  const runs = Number(process.env.QSATTN_FUZZ_RUNS);
+  if (Number.isInteger(runs) && runs > 0) return runs;
+  const scale = Number(process.env.QSATTN_FUZZ_SCALE);
+  return Number.isInteger(scale) && scale > 0 ? suiteRuns * scale : suiteRuns;
 }
 
 /** The seed: QSATTN_FUZZ_SEED when set, else fixed, so that the suite always draws the same cases. */

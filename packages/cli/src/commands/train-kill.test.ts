@@ -1,0 +1,24 @@
+// kill -9 at any moment: a small training run in child processes, SIGKILLed at seeded random moments (half
+// of them while a checkpoint is being written) and resumed each time, ends exactly as a run never stopped.
+// The suite tries a few kills; `npm run reliability` tries more (QSATTN_KILLS).
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, test } from 'vitest';
+import { killCampaign } from '../testing/kill-campaign';
+
+const scratch = mkdtempSync(join(tmpdir(), 'qsattn-kill-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+const kills = Number(process.env.QSATTN_KILLS) || 4;
+
+test(`${kills} kills at random moments: every resume works, the log reads as one run, losses and checkpoint equal an unbroken run's`, async () => {
+  const result = await killCampaign({ dir: scratch, kills, seed: Number(process.env.QSATTN_KILL_SEED) || 7 });
+  const report = process.env.QSATTN_RELIABILITY_REPORT;
+  if (report) appendFileSync(report, `${JSON.stringify({ kind: 'kills', ...result })}\n`);
+  expect(result.failedStarts).toEqual([]);
+  expect(result.kills).toBe(kills);
+  expect(result.logReadsAsOneRun).toBe(true);
+  expect(result.differingSteps).toEqual([]);
+  expect(result.sameCheckpoint).toBe(true);
+}, 600_000);
