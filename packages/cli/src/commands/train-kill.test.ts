@@ -5,7 +5,9 @@ import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
-import { killCampaign } from '../testing/kill-campaign';
+import { killCampaign, start } from '../testing/kill-campaign';
+import { runCli } from '../testing/memory-io';
+import { BACKEND, readLog, TINY_RUN } from '../testing/reliability';
 
 const scratch = mkdtempSync(join(tmpdir(), 'qsattn-kill-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -22,3 +24,20 @@ test(`${kills} kills at random moments: every resume works, the log reads as one
   expect(result.differingSteps).toEqual([]);
   expect(result.sameCheckpoint).toBe(true);
 }, 600_000);
+
+test('a second process training into a run folder is refused naming the first; once the first is killed, its lock does not block the resume', async () => {
+  const run = join(scratch, 'two');
+  const first = start(['train', '--checkpoints_dir', scratch, '--name', 'two', ...TINY_RUN, '--save_latest_freq', '1']);
+  try {
+    while (!readLog(run).some((e) => e.event === 'step')) await new Promise((resolve) => setTimeout(resolve, 20));
+    const second = await runCli('train', '--checkpoints_dir', scratch, '--name', 'two', ...BACKEND, '--resume', '--max_steps', '3');
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(new RegExp(`^qsattn train: ${run} is in use by another qsattn train \\(pid ${first.child.pid}, since `));
+  } finally {
+    first.child.kill('SIGKILL');
+  }
+  expect((await first.exit).signal).toBe('SIGKILL');
+  const resumed = await runCli('train', '--checkpoints_dir', scratch, '--name', 'two', ...BACKEND, '--resume', '--max_steps', '3');
+  expect(resumed.stderr).toBe('');
+  expect(resumed.code).toBe(0);
+}, 120_000);

@@ -37,13 +37,14 @@ export interface KillCampaignResult {
   seconds: number;
 }
 
-interface Exit {
+export interface Exit {
   code: number | null;
   signal: NodeJS.Signals | null;
   stderr: string;
 }
 
-function start(args: string[]): { child: ChildProcess; exit: Promise<Exit> } {
+/** Runs the built `qsattn` in a child process. */
+export function start(args: string[]): { child: ChildProcess; exit: Promise<Exit> } {
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));
