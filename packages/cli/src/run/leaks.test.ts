@@ -6,7 +6,7 @@ import { selectBackend } from '@qsattn/core';
 import { beforeAll, expect, test } from 'vitest';
 import { measureTraining, measureTranslations, type LeakFigures } from '../testing/leak-check';
 
-const steps = Number(process.env.QSATTN_LEAK_STEPS) || 60;
+const steps = Number(process.env.QSATTN_LEAK_STEPS) || 40;
 const translations = Number(process.env.QSATTN_LEAK_TRANSLATIONS) || 100;
 /** RSS may wander with the allocator; growth past this after warm-up counts as a leak. */
 const RSS_SLACK = 48 * 2 ** 20;
