@@ -89,5 +89,12 @@ describe('qsattn fid', () => {
     const none = await runCli('fid', empty, join(SEED1, 'b'), '--inception', weights, ...common);
     expect(none.code).toBe(1);
     expect(none.stderr).toContain(`${empty}: no images (*.bmp, *.jpg`);
+    const broken = join(scratch, 'broken');
+    mkdirSync(broken);
+    for (const f of readdirSync(join(SEED1, 'a'))) writeFileSync(join(broken, f), readFileSync(join(SEED1, 'a', f)));
+    writeFileSync(join(broken, 'zz.png'), 'not a png');
+    const bad = await runCli('fid', broken, join(SEED1, 'b'), '--inception', weights, ...common);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^qsattn fid: .*broken\/zz\.png: not a readable PNG, JPEG or WebP image \(.*\); replace or delete it \(FID reads every image of the folder\)$/m);
   });
 });
