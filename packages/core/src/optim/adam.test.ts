@@ -58,7 +58,7 @@ describe.each(TEST_BACKENDS)('TorchAdam on %s', (backend) => {
 
   test('the fused update kernel gives the op chain’s parameters and moments bit for bit', async () => {
     await useBackend(backend);
-    const size = 5000;
+    const size = 5000; // below FUSED_ADAM_MAX_SIZE
     // Gradients over many magnitudes, some exactly zero.
     const gradAt = (step: number) =>
       tf.tensor1d(Float32Array.from(testValues(size, 10 + step), (u, i) => (i % 97 === 0 ? 0 : u * 10 ** ((i % 13) - 8))));
