@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { saveSafetensors, selectBackend } from '@qsattn/core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { seededInceptionStateDict } from '../../../fid/src/testing/seeded-weights';
 import { runCli } from '../testing/memory-io';
+import { writeSeededInception } from '../testing/seeded-inception';
 
 // qsattn fid end to end on a pytorch-fid recording (testdata/fid/seed1: its weights seed, its folders).
 const SEED1 = new URL('../../../../testdata/fid/seed1/', import.meta.url).pathname;
@@ -17,9 +17,7 @@ const common = ['--dims', '64', '--kid-subsets', '5', '--kid-subset-size', '3', 
 
 beforeAll(async () => {
   await selectBackend('cpu');
-  const state = seededInceptionStateDict(recorded.weight_seed);
-  await saveSafetensors(weights, state);
-  tf.dispose(state);
+  await writeSeededInception(weights, recorded.weight_seed);
 }, 120_000);
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 

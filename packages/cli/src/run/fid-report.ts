@@ -36,7 +36,7 @@ export interface FidSettings {
 }
 
 /** The FID options of the command line (a bad value is a usage error before anything runs). */
-export function fidSettings(values: ParsedArgs['values']): FidSettings {
+export function fidSettings(values: ParsedArgs['values'], batchSizeOption = 'batch-size'): FidSettings {
   const dims = Number(stringValue(values, 'dims') ?? 2048);
   if (!isFidDims(dims)) throw new UsageError(`option --dims must be one of ${FID_DIMS.join(', ')}`);
   return {
@@ -46,7 +46,7 @@ export function fidSettings(values: ParsedArgs['values']): FidSettings {
       subsetSize: integerValue(values, 'kid-subset-size', 2) ?? 1000,
       seed: integerValue(values, 'kid-seed', 0) ?? 2020,
     },
-    batchSize: integerValue(values, 'batch-size', 1) ?? 10,
+    batchSize: integerValue(values, batchSizeOption, 1) ?? 10,
     cacheDir: stringValue(values, 'cache-dir') ?? defaultCacheDir(),
     useCache: values['no-cache'] !== true,
     inception: stringValue(values, 'inception'),
