@@ -2,6 +2,7 @@
 """Records what pytorch-fid and torch-fidelity compute, for @qsattn/fid's tests (see README.md here).
 
 Usage: /usr/bin/python3 record.py PYTORCH_FID_SRC TORCH_FIDELITY_ROOT [--only NAME]
+       /usr/bin/python3 record.py PYTORCH_FID_SRC TORCH_FIDELITY_ROOT --save-pth FILE SEED   (for check-recordings.ts)
 
 Each recording NAME/ holds two image folders (a/, b/: PNGs written here from a seeded numpy generator), the
 Inception run on them with seeded random weights (the generator of packages/fid/src/testing/seeded-weights.ts,
@@ -89,8 +90,7 @@ def seeded_state_dict(model_state, seed):
     return out
 
 
-def build_model(dims, seed):
-    """pytorch-fid's InceptionV3([block]) with the seeded weights in place of the download."""
+def fid_template():
     template = pfi._inception_v3(num_classes=1008, aux_logits=False, weights=None)
     for name, block in [("Mixed_5b", pfi.FIDInceptionA(192, pool_features=32)), ("Mixed_5c", pfi.FIDInceptionA(256, pool_features=64)),
                         ("Mixed_5d", pfi.FIDInceptionA(288, pool_features=64)), ("Mixed_6b", pfi.FIDInceptionC(768, channels_7x7=128)),
@@ -98,6 +98,12 @@ def build_model(dims, seed):
                         ("Mixed_6e", pfi.FIDInceptionC(768, channels_7x7=192)), ("Mixed_7b", pfi.FIDInceptionE_1(1280)),
                         ("Mixed_7c", pfi.FIDInceptionE_2(2048))]:
         setattr(template, name, block)
+    return template
+
+
+def build_model(dims, seed):
+    """pytorch-fid's InceptionV3([block]) with the seeded weights in place of the download."""
+    template = fid_template()
     weights = seeded_state_dict(template.state_dict(), seed)
     original = pfi.load_state_dict_from_url
     pfi.load_state_dict_from_url = lambda *a, **k: weights
@@ -226,8 +232,19 @@ def record_sqrtm():
         json.dump({"scipy": __import__("scipy").__version__, "sqrtm": cases, "frechet": frechet, "choice": perms}, f, indent=1)
 
 
+def save_pth(path, seed):
+    """The seeded weights as a .pth in the official file's layout (legacy torch.save format), for check-recordings.ts."""
+    state = seeded_state_dict(fid_template().state_dict(), seed)
+    torch.save(state, path, _use_new_zipfile_serialization=False)
+    print("wrote", path, len(state), "tensors")
+
+
 if __name__ == "__main__":
     torch.set_num_threads(2)
+    if "--save-pth" in sys.argv:
+        i = sys.argv.index("--save-pth")
+        save_pth(sys.argv[i + 1], int(sys.argv[i + 2]))
+        sys.exit(0)
     only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
     if only in (None, "sqrtm"):
         record_sqrtm()

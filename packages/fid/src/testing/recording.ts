@@ -1,10 +1,11 @@
 // Reading the recordings of testdata/fid (record.py): images, pytorch-fid's features and results.
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { readSafetensors } from '@qsattn/core';
 import type { FidDims } from '../inception';
 
-export const TESTDATA = join(__dirname, '..', '..', '..', '..', 'testdata', 'fid');
+export const TESTDATA = fileURLToPath(new URL('../../../../testdata/fid/', import.meta.url));
 
 export interface RecordedResult {
   fid?: number;
