@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { BACKEND_NAMES } from '@qsattn/core';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo } from '../io';
+import { BACKEND_FLAGS } from '../options/backend-flags';
 import { integerValue, stringValue } from '../options/cli-values';
 import { DATA_FLAGS, MODEL_FLAGS, parseOfficialFlags } from '../options/model-flags';
 import { RUN_DEFAULTS } from '../options/run-options';
@@ -9,7 +9,7 @@ import { folderImages, synthTestImages, testFolder, type TestImage, type TestPre
 import { findModelSource, type ModelSource } from '../run/model-source';
 import { ImagesProgressReporter } from '../progress';
 import { startLocalTranslator } from '../scale/local-translator';
-import type { ModelSpec } from '../scale/model-spec';
+import { modelSpec, splitCores, type ModelSpec } from '../scale/model-spec';
 import { ResultsFolder, translationFingerprint } from '../scale/results-folder';
 import { translateSet, type ImageFailure } from '../scale/translate-set';
 import type { Command, OptionSpec, ParsedArgs } from './command';
@@ -24,7 +24,7 @@ export const MODEL_SOURCE_OPTIONS: Record<string, OptionSpec> = {
   direction: DATA_FLAGS.direction,
   preprocess: { ...DATA_FLAGS.preprocess, description: "test-time preprocessing: resize to crop size ('none' keeps each image's size) (--preprocess)" },
   'crop-size': DATA_FLAGS['crop-size'],
-  backend: { type: 'string', valueName: 'NAME', choices: BACKEND_NAMES, default: 'auto', description: 'the TensorFlow.js backend to run on' },
+  ...BACKEND_FLAGS,
   ...MODEL_FLAGS,
 };
 
@@ -80,15 +80,20 @@ export const testCommand: Command = {
     ...MODEL_SOURCE_OPTIONS,
     'results-dir': { type: 'string', valueName: 'DIR', description: 'where results go (default ./results) (--results_dir)' },
     'num-test': { type: 'string', valueName: 'N', description: 'translate at most N images (default 50) (--num_test)' },
-    workers: { type: 'string', valueName: 'N', description: `translating threads, each with the model loaded once (default one per core: ${availableParallelism()} here)` },
+    threads: { ...BACKEND_FLAGS.threads, description: 'threads of the wasm backend in each worker (default: cores / workers, so together they use every core)' },
+    workers: {
+      type: 'string',
+      valueName: 'N',
+      description: `translating workers (threads), each with the model loaded once (default one per core: ${availableParallelism()} here, each with --threads 1; with --threads T, cores / T)`,
+    },
   },
 
   async run({ positionals, values }, io: CliIo) {
     const source = findModelSource(values);
     const preprocess = testPreprocess(values, source);
     const numTest = integerValue(values, 'num-test', 1) ?? 50;
-    const workers = integerValue(values, 'workers', 1) ?? availableParallelism();
-    const spec: ModelSpec = { path: source.path, flags: parseOfficialFlags(values).model, base: source.saved?.model, backend: stringValue(values, 'backend') ?? 'auto' };
+    const { workers, threads } = splitCores(integerValue(values, 'workers', 1), integerValue(values, 'threads', 1));
+    const spec: ModelSpec = { ...modelSpec(source, values), threads };
     const translator = await startLocalTranslator(spec, workers);
     try {
       const { info } = translator;

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { FIXTURES, runCli } from '../testing/memory-io';
+import { splitCores } from './model-spec';
 
 const scratch = mkdtempSync(join(tmpdir(), 'qsattn-workers-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -102,5 +103,17 @@ describe('qsattn test --workers', () => {
     const { code, stderr } = await runCli(...testArgs(join(scratch, 'none'), '--workers', '0'));
     expect(stderr).toBe("qsattn test: option --workers needs an integer ≥ 1, got '0'\n");
     expect(code).toBe(2);
+  });
+});
+
+describe('splitCores', () => {
+  test('one worker per core with one wasm thread each by default; the other count fills the cores; both as given', () => {
+    expect(splitCores(undefined, undefined, 8)).toEqual({ workers: 8, threads: 1 });
+    expect(splitCores(2, undefined, 8)).toEqual({ workers: 2, threads: 4 });
+    expect(splitCores(3, undefined, 8)).toEqual({ workers: 3, threads: 2 });
+    expect(splitCores(16, undefined, 8)).toEqual({ workers: 16, threads: 1 });
+    expect(splitCores(undefined, 4, 8)).toEqual({ workers: 2, threads: 4 });
+    expect(splitCores(undefined, 16, 8)).toEqual({ workers: 1, threads: 16 });
+    expect(splitCores(3, 3, 8)).toEqual({ workers: 3, threads: 3 });
   });
 });
