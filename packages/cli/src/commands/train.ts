@@ -175,8 +175,10 @@ function setUp(values: ParsedArgs['values']): TrainSetup {
 /** Applies --lr and --skip-bad-images of a resume to the saved options, returning what changed. */
 function resumeOverrides(values: ParsedArgs['values'], saved: SavedRunOptions): Record<string, unknown> {
   const changed: Record<string, unknown> = {};
-  if (values.lr !== undefined) saved.model = resolveModel(saved.model, { lr: parseOfficialFlags({ lr: values.lr }).model.lr });
-  if (values.lr !== undefined) changed.lr = saved.model.lr;
+  if (values.lr !== undefined) {
+    saved.model = resolveModel(saved.model, { lr: parseOfficialFlags({ lr: values.lr }).model.lr });
+    changed.lr = saved.model.lr;
+  }
   if (values['skip-bad-images'] === true) changed.skipBadImages = saved.run.skipBadImages = true;
   for (const name of RESUME_OVERRIDES) if (values[name] !== undefined) saved.given[name] = values[name] as string | boolean;
   return changed;
