@@ -260,10 +260,12 @@ export function planDataset(zipPath: string, entries: readonly ZipEntryInfo[], l
     const folder = mapped.split('/')[0] as DatasetFolder;
     if (images.has(posix.extname(file).toLowerCase())) counts[folder] = (counts[folder] ?? 0) + 1;
   }
+  const ordered: Partial<Record<DatasetFolder, number>> = {};
+  for (const folder of DATASET_FOLDERS) if (counts[folder] !== undefined) ordered[folder] = counts[folder];
   for (const folder of ['trainA', 'trainB'] as const) {
     if ((counts[folder] ?? 0) === 0) {
       throw new DownloadError('not-a-dataset', zipPath, `has no images (${IMAGE_EXTENSIONS.join(', ')}) in ${root}${layout[folder]}/: this is not an unpaired dataset; nothing was extracted`);
     }
   }
-  return { place, counts };
+  return { place, counts: ordered };
 }
