@@ -9,6 +9,7 @@ import { RUN_DEFAULTS } from '../options/run-options';
 import { folderImages, synthTestImages, testFolder, type TestImage, type TestPreprocess } from '../run/datasets';
 import { resultsPage, type IndexRow } from '../run/html-index';
 import { findModelSource, loadSourceGenerator, type ModelSource } from '../run/model-source';
+import { explainImage, explainMode, qsTaps } from '../run/explain';
 import { translateAll } from '../run/translate-images';
 import { writeFileAtomic } from '../write-file';
 import type { Command, OptionSpec, ParsedArgs } from './command';
@@ -66,6 +67,7 @@ export const testCommand: Command = {
     ...MODEL_SOURCE_OPTIONS,
     'results-dir': { type: 'string', valueName: 'DIR', description: 'where results go (default ./results) (--results_dir)' },
     'num-test': { type: 'string', valueName: 'N', description: 'translate at most N images (default 50) (--num_test)' },
+    explain: { type: 'boolean', description: "show what QS-Attn selects: each image's selection maps (entropy, selected queries, one query's attention) beside its translation" },
   },
 
   async run({ positionals, values }, io: CliIo) {
@@ -78,7 +80,11 @@ export const testCommand: Command = {
     try {
       const images = (await testImages(values, positionals, source, options.inputNc as 1 | 3)).slice(0, numTest);
       const dir = join(stringValue(values, 'results-dir') ?? './results', source.name, `test_${source.epoch}`);
-      for (const sub of ['real_A', 'fake_B']) mkdirSync(join(dir, 'images', sub), { recursive: true });
+      const explain = values.explain === true;
+      const taps = explain ? qsTaps(options) : [];
+      if (explain && taps.length === 0) throw new UsageError(`--explain needs QS layers: the model has ${options.nceLayers.length} NCE layers, QS-Attn selects at the fourth on`);
+      const mapColumns = taps.flatMap((t) => [`layer${t}_entropy`, `layer${t}_attention`]);
+      for (const sub of ['real_A', 'fake_B', ...mapColumns]) mkdirSync(join(dir, 'images', sub), { recursive: true });
       io.stdout.write(
         `${source.path} (${kind === 'checkpoint' ? `checkpoint, step ${step}` : 'weights'}; ngf ${options.ngf}, ${options.netG}): translating ${images.length} images (${preprocess.preprocess}, crop size ${preprocess.cropSize})\n`,
       );
@@ -88,9 +94,23 @@ export const testCommand: Command = {
         const paths = [join('images', 'real_A', file), join('images', 'fake_B', file)];
         await writePng(join(dir, paths[0]), input);
         await writePng(join(dir, paths[1]), output);
+        if (explain) {
+          // Between translations, so nothing else runs on the backend meanwhile.
+          for (const layer of await explainImage(generator, input, options)) {
+            for (const [kind, png] of [['entropy', layer.entropyPng], ['attention', layer.attentionPng]] as const) {
+              const path = join('images', `layer${layer.tap}_${kind}`, file);
+              await writeFileAtomic(join(dir, path), png);
+              paths.push(path);
+            }
+          }
+        }
         rows.push({ name, images: paths });
       });
-      await writeFileAtomic(join(dir, 'index.html'), resultsPage(`${source.name}, epoch ${source.epoch}`, ['real_A', 'fake_B'], rows));
+      const columns = ['real_A', 'fake_B', ...mapColumns];
+      const note = explain
+        ? `Selection maps (${explainMode(options)}${options.qsMode === null ? ': this CUT model does not select; the maps show what global QS-Attn would' : ''}): per QS layer, the attention entropy (yellow = low) with the ${options.numPatches} selected queries outlined in red, and the attention of the lowest-entropy query (cyan).`
+        : undefined;
+      await writeFileAtomic(join(dir, 'index.html'), resultsPage(`${source.name}, epoch ${source.epoch}`, columns, rows, note));
       io.stdout.write(`wrote ${rows.length} translations and ${join(dir, 'index.html')}\n`);
       return EXIT_OK;
     } finally {
