@@ -11,6 +11,7 @@ export default defineConfig({
       '@qsattn/data': fileURLToPath(new URL('../data/src/index.ts', import.meta.url)),
       '@qsattn/viz/node': fileURLToPath(new URL('../viz/src/node.ts', import.meta.url)),
       '@qsattn/viz': fileURLToPath(new URL('../viz/src/index.ts', import.meta.url)),
+      '@qsattn/fid': fileURLToPath(new URL('../fid/src/index.ts', import.meta.url)),
     },
   },
   test: {

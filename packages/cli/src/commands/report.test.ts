@@ -64,7 +64,8 @@ describe.skipIf(!existsSync(CHROMIUM))('the run report and the live dashboard', 
       const report = await pageWithErrors(browser);
       await report.page.goto(`file://${join(runDir, 'web', 'index.html')}`);
       const loaded = await report.page.evaluate(() => Array.from(document.images).filter((i) => i.complete && i.naturalWidth > 0).length);
-      expect(loaded).toBe(5);
+      // Two snapshots (epochs 1 and 2), each a grid and four maps.
+      expect(loaded).toBe(10);
       expect(await report.page.locator('#curves svg').count()).toBe(1);
       if (shot('report.png')) await report.page.screenshot({ path: shot('report.png'), fullPage: true });
       expect(report.errors).toEqual([]);

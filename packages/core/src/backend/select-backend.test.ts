@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, test } from 'vitest';
 import '../testing/harness';
@@ -13,8 +14,11 @@ test('auto passes over the native backends when they are not installed and picks
     expect(skipped.ok).toBe(false);
     expect(skipped.reason).toBe('not installed');
   }
+  // By default the wasm backend runs on every core (the pool has at most 8).
+  const threads = Math.min(8, availableParallelism());
+  expect(choice.threads).toBe(threads);
   expect(describeBackendChoice(choice)).toBe(
-    'backend wasm (passed over: tensorflow-gpu: not installed; tensorflow: not installed)',
+    `backend wasm, ${threads} thread${threads === 1 ? '' : 's'} (passed over: tensorflow-gpu: not installed; tensorflow: not installed)`,
   );
 });
 

@@ -1,4 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { BackendError } from './errors';
+import { checkThreadCount, configureWasmThreads, wasmThreadsInUse } from './wasm-threads';
+
+export { BackendError };
 
 /** Backends the chooser knows. `auto` picks the fastest one that loads here. */
 export const BACKEND_NAMES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu', 'webgl', 'webgpu'] as const;
@@ -18,6 +22,17 @@ export interface BackendChoice {
   requested: BackendName;
   /** Every backend tried, in order, with the reason each one was chosen or passed over. */
   attempts: BackendAttempt[];
+  /** The threads the wasm backend computes on (wasm only). */
+  threads?: number;
+}
+
+export interface SelectBackendOptions {
+  /**
+   * Threads for the wasm backend: a whole number from 1 up, at most 8 used; default: the running backend's
+   * count, else every core (up to 8). In Node more than one starts tfjs-backend-wasm's multithreaded build (see
+   * configureWasmThreads). Fixed once the backend has started: another count is then an error.
+   */
+  threads?: number;
 }
 
 interface Candidate {
@@ -61,12 +76,13 @@ function describe(err: unknown): string {
   return message.split('\n')[0];
 }
 
-async function tryCandidate(candidate: Candidate): Promise<BackendAttempt> {
+async function tryCandidate(candidate: Candidate, threads: number | undefined): Promise<BackendAttempt> {
   try {
     await candidate.load();
   } catch (err) {
     return { name: candidate.name, ok: false, reason: describe(err) };
   }
+  if (candidate.name === 'wasm') await configureWasmThreads(threads);
   if (tf.findBackendFactory(candidate.tfName) == null) {
     return { name: candidate.name, ok: false, reason: `package loaded but registered no '${candidate.tfName}' backend` };
   }
@@ -80,29 +96,29 @@ async function tryCandidate(candidate: Candidate): Promise<BackendAttempt> {
   return { name: candidate.name, ok: true, reason: 'chosen' };
 }
 
-/** Error thrown for an unknown backend name or a backend that cannot run here. */
-export class BackendError extends Error {
-  override name = 'BackendError';
-}
 
 /**
  * Activates a tfjs backend. `auto` tries, in Node: tfjs-node-gpu, tfjs-node (optional peers, used only when
  * installed), wasm, cpu; in a browser: webgpu, webgl, wasm, cpu. The result says which one was chosen and why
  * every earlier one was passed over.
  */
-export async function selectBackend(name: string = 'auto'): Promise<BackendChoice> {
+export async function selectBackend(name: string = 'auto', options: SelectBackendOptions = {}): Promise<BackendChoice> {
   if (!(BACKEND_NAMES as readonly string[]).includes(name)) {
     throw new BackendError(`unknown backend '${name}': choose one of ${BACKEND_NAMES.join(', ')}`);
   }
+  const threads = options.threads === undefined ? undefined : checkThreadCount(options.threads);
   const requested = name as BackendName;
   const order = requested === 'auto' ? AUTO_ORDER : [requested as Exclude<BackendName, 'auto'>];
   const attempts: BackendAttempt[] = [];
   for (const candidateName of order) {
-    const attempt = await tryCandidate(CANDIDATES[candidateName]);
+    const attempt = await tryCandidate(CANDIDATES[candidateName], threads);
     attempts.push(attempt);
     if (attempt.ok) {
       await tf.ready();
-      return { name: tf.getBackend(), requested, attempts };
+      const active = tf.getBackend();
+      return active === 'wasm'
+        ? { name: active, requested, attempts, threads: await wasmThreadsInUse() }
+        : { name: active, requested, attempts };
     }
   }
   const tried = attempts.map((a) => `${a.name} (${a.reason})`).join('; ');
@@ -114,8 +130,12 @@ export async function selectBackend(name: string = 'auto'): Promise<BackendChoic
   );
 }
 
-/** One line for logs: `backend wasm (passed over: tensorflow-gpu: not installed; tensorflow: not installed)`. */
+/**
+ * One line for logs: `backend wasm, 2 threads (passed over: tensorflow-gpu: not installed; tensorflow: not
+ * installed)`.
+ */
 export function describeBackendChoice(choice: BackendChoice): string {
   const skipped = choice.attempts.filter((a) => !a.ok).map((a) => `${a.name}: ${a.reason}`);
-  return `backend ${choice.name}` + (skipped.length > 0 ? ` (passed over: ${skipped.join('; ')})` : '');
+  const threads = choice.threads === undefined ? '' : `, ${choice.threads} thread${choice.threads === 1 ? '' : 's'}`;
+  return `backend ${choice.name}${threads}` + (skipped.length > 0 ? ` (passed over: ${skipped.join('; ')})` : '');
 }
