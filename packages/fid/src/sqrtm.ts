@@ -78,6 +78,10 @@ function eigenvectorsDependent(vectors: Matrix, columns: number[]): boolean {
 
 /** What pytorch-fid reads from `scipy.linalg.sqrtm(a)`, from one eigendecomposition of `a`. */
 export function analyseSqrtm(a: SquareMatrix): SqrtmAnalysis {
+  return decompose(a).analysis;
+}
+
+function decompose(a: SquareMatrix): { analysis: SqrtmAnalysis; vectors: Matrix } {
   const n = a.n;
   const evd = new EigenvalueDecomposition(toMatrix(a), { assumeSymmetric: false });
   const re = Float64Array.from(evd.realEigenvalues);
@@ -99,7 +103,7 @@ export function analyseSqrtm(a: SquareMatrix): SqrtmAnalysis {
   }
   const noRoot = !finite || (zeros.length >= 2 && eigenvectorsDependent(vectors, zeros));
 
-  return {
+  const analysis: SqrtmAnalysis = {
     traceReal: noRoot ? NaN : traceReal,
     complex,
     noRoot,
@@ -122,6 +126,7 @@ export function analyseSqrtm(a: SquareMatrix): SqrtmAnalysis {
       return out;
     },
   };
+  return { analysis, vectors };
 }
 
 /**
@@ -130,9 +135,8 @@ export function analyseSqrtm(a: SquareMatrix): SqrtmAnalysis {
  */
 export function sqrtm(a: SquareMatrix): { re: Float64Array; im: Float64Array } {
   const n = a.n;
-  const analysis = analyseSqrtm(a);
+  const { analysis, vectors: v } = decompose(a);
   if (analysis.noRoot) return { re: new Float64Array(n * n).fill(NaN), im: new Float64Array(n * n) };
-  const v = new EigenvalueDecomposition(toMatrix(a), { assumeSymmetric: false }).eigenvectorMatrix;
   const { eigenvaluesRe: lre, eigenvaluesIm: lim } = analysis;
   // Complex eigenvectors: for a pair λ = d ± ie (e > 0 first), ml-matrix stores Re v, Im v in two columns.
   const vr = new Matrix(n, n);

@@ -48,6 +48,20 @@ describe('qsattn eval --fid', () => {
     expect(text.stdout).toContain(`  FID ${report.fid.fid.toFixed(6)}  (64 dims, 3 vs 3 images)\n  KID `);
   });
 
+  test('a synthetic run is scored against its own synthetic testB, beside its ground-truth measures', async () => {
+    const checkpoints = join(scratch, 'checkpoints');
+    const trained = await runCli('train', '--checkpoints_dir', checkpoints, '--name', 'tiny', '--ngf', '4', '--ndf', '4', '--netF_nc', '16', '--num_patches', '16', '--max_dataset_size', '2', '--n_epochs', '1', '--n_epochs_decay', '1', '--max_steps', '2');
+    expect(trained.code).toBe(0);
+    const r = await runCli('eval', '--checkpoints_dir', checkpoints, '--name', 'tiny', '--num_test', '3', '--fid', '--json', ...fidFlags);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.images).toBe(3);
+    expect(report.model.psnr).toBeGreaterThan(0);
+    expect(report.fid.images[0]).toBe(3);
+    expect(report.fid.images[1]).toBeGreaterThanOrEqual(3);
+    expect(Number.isFinite(report.fid.fid)).toBe(true);
+  });
+
   test('without --fid a dataset without testA_target/ is still an error that says so', async () => {
     const r = await runCli('eval', '--checkpoint', generator, '--dataroot', dataroot, '--crop_size', '64');
     expect(r.code).toBe(1);

@@ -50,6 +50,19 @@ describe('qsattn fid', () => {
     expect(fromFile.stdout).toContain(`FID ${report.fid.toFixed(6)}  (64 dims, 4 vs 4 images)`);
   });
 
+  test('--save-stats writes the statistics as pytorch-fid does, and refuses to overwrite', async () => {
+    const out = join(scratch, 'a-stats.npz');
+    const saved = await runCli('fid', '--save-stats', join(SEED1, 'a'), out, '--inception', weights, ...common);
+    expect(saved.code).toBe(0);
+    expect(saved.stdout).toContain(`wrote ${out} (64 dims)`);
+    const compared = await runCli('fid', out, join(SEED1, 'b'), '--inception', weights, '--json', ...common);
+    const expected = recorded.results['64'];
+    expect(Math.abs(JSON.parse(compared.stdout).fid - expected.fid) / expected.fid).toBeLessThan(1e-4);
+    const again = await runCli('fid', '--save-stats', join(SEED1, 'a'), out, '--inception', weights, ...common);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`${out}: exists already; --save-stats writes a new file`);
+  });
+
   test('says what to fetch and where when the weights are not downloaded', async () => {
     const empty = join(scratch, 'empty-cache');
     const r = await runCli('fid', join(SEED1, 'a'), join(SEED1, 'b'), '--dims', '64', '--cache-dir', empty, '--backend', 'cpu');
@@ -89,5 +102,12 @@ describe('qsattn fid', () => {
     const none = await runCli('fid', empty, join(SEED1, 'b'), '--inception', weights, ...common);
     expect(none.code).toBe(1);
     expect(none.stderr).toContain(`${empty}: no images (*.bmp, *.jpg`);
+    const broken = join(scratch, 'broken');
+    mkdirSync(broken);
+    for (const f of readdirSync(join(SEED1, 'a'))) writeFileSync(join(broken, f), readFileSync(join(SEED1, 'a', f)));
+    writeFileSync(join(broken, 'zz.png'), 'not a png');
+    const bad = await runCli('fid', broken, join(SEED1, 'b'), '--inception', weights, ...common);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^qsattn fid: .*broken\/zz\.png: not a readable PNG, JPEG or WebP image \(.*\); replace or delete it \(FID reads every image of the folder\)$/m);
   });
 });

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { decodeImageFile } from '@qsattn/data';
+import { DatasetError, decodeImageFile } from '@qsattn/data';
 import {
   FID_WEIGHTS_FILE,
   FID_WEIGHTS_URL,
@@ -196,6 +196,16 @@ export async function measureImages(label: string, count: number, load: (i: numb
   return { label, dims: options.dims, statistics: featureStatistics(features, count, options.dims), features, origin: 'extracted' };
 }
 
+/** An image as pytorch-fid's dataset reads it (`Image.open(path).convert('RGB')`); a bad one is a one-line error. */
+async function readImage(path: string): Promise<RgbImage> {
+  try {
+    return await decodeImageFile(path);
+  } catch (error) {
+    const reason = error instanceof DatasetError ? error.message.slice(path.length + 2).replace(/; replace or delete it.*$/, '') : String(error);
+    throw new InputError(`${path}: ${reason}; replace or delete it (FID reads every image of the folder)`);
+  }
+}
+
 /** A folder's features and statistics, from the cache when the folder, the weights and the dims are unchanged. */
 export async function measureFolder(dir: string, options: MeasureOptions): Promise<MeasuredSet> {
   const files = listFidImages(dir);
@@ -212,7 +222,7 @@ export async function measureFolder(dir: string, options: MeasureOptions): Promi
       // an unreadable cache entry is recomputed and replaced
     }
   }
-  const measured = await measureImages(dir, files.length, (i) => decodeImageFile(files[i]), options);
+  const measured = await measureImages(dir, files.length, (i) => readImage(files[i]), options);
   const result = { ...measured, label: dir };
   if (cachePath !== null) await writeStatisticsFile(cachePath, result, { folder: resolve(dir), images: files.length, dims: options.dims, weights: options.weightsPath });
   return result;

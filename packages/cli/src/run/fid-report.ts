@@ -2,6 +2,7 @@
 import {
   FID_DIMS,
   FidInceptionV3,
+  SQRTM_DIMS_LIMIT,
   frechetDistance,
   frechetDistanceOfFeatures,
   isFidDims,
@@ -94,10 +95,11 @@ export function compareSets(a: MeasuredSet, b: MeasuredSet, settings: FidSetting
   const nb = b.statistics.count;
   const onWarning = (text: string) => message(`warning: ${text}`);
   let result;
+  const lowRank = a.features !== null && b.features !== null && Math.min(na, nb) < dims;
+  if (dims > SQRTM_DIMS_LIMIT && !lowRank) message(`taking the square root of the ${dims}×${dims} covariance product: this takes minutes`);
   if (a.features !== null && b.features !== null) {
     result = frechetDistanceOfFeatures(a.features, na, b.features, nb, dims, { onWarning });
   } else {
-    if (dims > 512) message(`taking the square root of a ${dims}×${dims} product: this takes minutes`);
     result = { ...frechetDistance(a.statistics, b.statistics, { onWarning }), method: 'sqrtm' as const };
   }
   let kid = null;
