@@ -20,15 +20,15 @@ export function oneLine(text: string): string {
 /** A mistake in the command line (unknown command, option or choice): one line, exit status 2. */
 export class UsageError extends Error {
   override name = 'UsageError';
-  constructor(message: string) {
-    super(oneLine(message));
+  constructor(message: string, options?: ErrorOptions) {
+    super(oneLine(message), options);
   }
 }
 
 /** An input the command cannot use (a missing file, a file of the wrong kind): one line, exit status 1. */
 export class InputError extends Error {
   override name = 'InputError';
-  constructor(message: string) {
-    super(oneLine(message));
+  constructor(message: string, options?: ErrorOptions) {
+    super(oneLine(message), options);
   }
 }

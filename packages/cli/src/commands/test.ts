@@ -12,6 +12,7 @@ import { startLocalTranslator } from '../scale/local-translator';
 import { modelSpec, splitCores, type ModelSpec } from '../scale/model-spec';
 import { ResultsFolder, translationFingerprint } from '../scale/results-folder';
 import { translateSet, type ImageFailure } from '../scale/translate-set';
+import { explainResults } from '../run/explain';
 import type { Command, OptionSpec, ParsedArgs } from './command';
 
 /** Options of the commands that load a trained generator (`test`, `eval`). */
@@ -75,6 +76,9 @@ export const testCommand: Command = {
     'as with one. Running the same command again translates only the images whose results are missing',
     '(translations.json records the model they came from). An image that cannot be read is reported with its',
     'reason at the end, after the others, and the exit status is 1.',
+    '',
+    '--explain adds, per image and QS layer, the selection maps: the attention entropy of every position with the',
+    'selected queries outlined, and the attention of the lowest-entropy query (images/layerN_entropy/, _attention/).',
   ].join('\n'),
   options: {
     ...MODEL_SOURCE_OPTIONS,
@@ -86,6 +90,7 @@ export const testCommand: Command = {
       valueName: 'N',
       description: `translating workers (threads), each with the model loaded once (default one per core: ${availableParallelism()} here, each with --threads 1; with --threads T, cores / T)`,
     },
+    explain: { type: 'boolean', description: "show what QS-Attn selects: each image's selection maps (entropy, selected queries, one query's attention) beside its translation" },
   },
 
   async run({ positionals, values }, io: CliIo) {
@@ -119,7 +124,9 @@ export const testCommand: Command = {
       });
       progress.finish();
       const failed = new Set(failures.map((f) => f.name));
-      const index = await results.writeIndex(`${source.name}, epoch ${source.epoch}`, names.filter((name) => !failed.has(name)));
+      const done = images.filter((image) => !failed.has(image.name));
+      const columns = values.explain === true ? await explainResults(dir, done, preprocess, source, values, io) : undefined;
+      const index = await results.writeIndex(`${source.name}, epoch ${source.epoch}`, done.map((image) => image.name), columns);
       io.stdout.write(`wrote ${missing.length - failures.length} translations${kept > 0 ? ` (${kept} kept from before)` : ''} and ${index}\n`);
       return reportFailures(failures, io);
     } finally {

@@ -27,7 +27,10 @@ import { RunFolder } from '../run/run-folder';
 import { RunLock } from '../run/run-lock';
 import { DivergedError, SaveFailedError, totalSteps, trainLoop, type TrainEvent } from '../run/train-loop';
 import { evaluate } from '../run/translate-images';
+import { RunViews, snapshotSamples } from '../run/run-views';
 import type { Command, OptionSpec, ParsedArgs } from './command';
+import type { StepEntry } from '@qsattn/viz';
+import { startDashboard } from '@qsattn/viz/node';
 
 /** Exit status of a run stopped by Ctrl-C after saving (128 + SIGINT, as shells report it). */
 export const EXIT_INTERRUPTED = 130;
@@ -52,13 +55,15 @@ const RUN_FLAGS: Record<string, OptionSpec> = {
   resume: { type: 'boolean', description: "continue the run NAME from its 'latest' checkpoint, with its saved options" },
   'continue-train': { type: 'boolean', description: 'the official spelling of --resume (--continue_train)' },
   'skip-bad-images': { type: 'boolean', description: 'leave out images that cannot be read (listed in log.jsonl) instead of stopping' },
+  dashboard: { type: 'boolean', description: 'show the run live in a browser: curves, images, selection maps, progress (replaces visdom)' },
+  port: { type: 'string', valueName: 'N', description: "the dashboard's port on 127.0.0.1 (default 8097; 0: any free port) (--display_port)" },
 };
 
 /** Options a resumed run may change (saved into its options.json): a lower rate after divergence, skipping bad images. */
 const RESUME_OVERRIDES = ['lr', 'skip-bad-images'];
 
 /** Options a resumed run may still be given: where it is, how it runs, how it reports. */
-const RESUME_OPTIONS = ['name', 'checkpoints-dir', 'backend', 'threads', 'print-freq', 'max-steps', 'resume', 'continue-train', 'help', ...RESUME_OVERRIDES];
+const RESUME_OPTIONS = ['name', 'checkpoints-dir', 'backend', 'threads', 'print-freq', 'max-steps', 'resume', 'continue-train', 'dashboard', 'port', 'help', ...RESUME_OVERRIDES];
 
 export const trainCommand: Command = {
   name: 'train',
@@ -74,6 +79,10 @@ export const trainCommand: Command = {
     'step), latest_checkpoint.safetensors (after every epoch, every --save_latest_freq images, at --max_steps',
     'and on Ctrl-C) and <epoch>_checkpoint.safetensors. --resume continues from latest exactly as if the run',
     'had not stopped.',
+    '',
+    'The run report, NAME/web/index.html (curves, image grids and what QS-Attn selects at each checkpoint, options',
+    'and timings), is rewritten at every checkpoint; open it from disk. --dashboard serves the same, live, on',
+    'http://127.0.0.1:8097/ while the run goes.',
     '',
     'One process at a time trains into a run folder (its .lock names the holder; the lock of a killed process is',
     'taken over). A loss or weight that becomes NaN or infinite stops the run without saving it, keeping the last',
@@ -246,17 +255,29 @@ async function train({ values }: ParsedArgs, io: CliIo): Promise<number> {
 
   // The dataset is opened before anything is written, so that a bad --dataroot leaves no run folder behind.
   const dataset = await openTrainingSet(run, saved.model, saved.synth);
+  const samples = await snapshotSamples(dataset, saved);
+  if (values.dashboard !== true && values.port !== undefined) throw new UsageError("--port is the dashboard's: give --dashboard as well");
+  const port = integerValue(values, 'port', 0) ?? 8097;
   // One writer per run folder, locked before anything is written there; a failure before training starts
   // leaves no half-made new run behind.
   const lock = RunLock.acquire(folder.dir, setup.resumeFrom === undefined && !setup.restart);
+  let dashboard: Awaited<ReturnType<typeof startDashboard>> | null = null;
   let model: CutModel;
   let loaderState: UnalignedLoaderState | null = null;
   try {
+    if (values.dashboard === true) {
+      dashboard = await startDashboard({ title: `qsattn run ${run.name}`, port }).catch((err: Error) => {
+        throw new InputError(err.message);
+      });
+    }
     ({ model, loaderState } = await startRun(setup));
   } catch (err) {
+    await dashboard?.close();
     lock.abandon();
     throw err;
   }
+  const views = new RunViews(folder, saved, model, samples, (message) => io.stderr.write(`warning: ${message}\n`), dashboard);
+  if (dashboard !== null) io.stdout.write(`dashboard: ${dashboard.url}\n`);
   try {
     let skippedBatches = 0;
     const loader = new UnalignedLoader(dataset, {
@@ -291,9 +312,11 @@ async function train({ values }: ParsedArgs, io: CliIo): Promise<number> {
     process.on('SIGINT', onInterrupt);
     const started = performance.now();
     const startStep = model.step;
-    const onEvent = (e: TrainEvent): void => {
+    const onEvent = (e: TrainEvent): Promise<void> => {
+      let entry: StepEntry | undefined;
       if (e.type === 'step') {
-        folder.appendLog({ event: 'step', step: e.step, epoch: e.epoch, epochStep: e.epochStep, lr: e.lr, ...e.losses, dataSeconds: e.dataSeconds, stepSeconds: e.stepSeconds });
+        entry = { event: 'step', step: e.step, epoch: e.epoch, epochStep: e.epochStep, lr: e.lr, ...e.losses, dataSeconds: e.dataSeconds, stepSeconds: e.stepSeconds };
+        folder.appendLog(entry);
         progress.step(e);
       } else if (e.type === 'checkpoint') {
         folder.appendLog({ event: 'checkpoint', step: e.step, epoch: e.epoch, path: e.path, reason: e.reason });
@@ -301,6 +324,7 @@ async function train({ values }: ParsedArgs, io: CliIo): Promise<number> {
         folder.appendLog({ event: 'epoch', step: e.step, epoch: e.epoch, seconds: e.seconds, lr: e.lr });
         if (!progress.tty) io.stdout.write(`end of epoch ${e.epoch} (step ${e.step}, ${formatDuration(e.seconds)})\n`);
       }
+      return views.handle(e, entry);
     };
     let end;
     try {
@@ -314,6 +338,9 @@ async function train({ values }: ParsedArgs, io: CliIo): Promise<number> {
         resumedFrom: resumeFrom === undefined ? undefined : { step: startStep, path: resumeFrom },
       });
     } catch (err) {
+      // The training error is what the user must see: the report only notes it, quietly.
+      progress.finish();
+      await views.finish('failed', `failed at step ${model.step}: ${(err as Error).message.split('\n')[0]}`);
       throw withContinueHint(err, run, model.options.lr);
     } finally {
       process.removeListener('SIGINT', onInterrupt);
@@ -323,6 +350,8 @@ async function train({ values }: ParsedArgs, io: CliIo): Promise<number> {
     const steps = model.step - startStep;
     const timing = `${steps} steps in ${formatDuration(seconds)} (${(steps / seconds).toFixed(2)} it/s)`;
     if (end !== 'done') {
+      await views.finish('stopped', `${end === 'stopped' ? 'stopped (Ctrl-C)' : 'reached --max_steps'} at step ${model.step} of ${total}; continue with --resume`);
+      io.stdout.write(`report: ${views.report.pagePath}\n`);
       io.stdout.write(
         `${end === 'stopped' ? 'stopped' : 'reached --max_steps'} at step ${model.step} of ${total} after ${timing}; saved ${folder.checkpointPath('latest')}\n` +
           `continue with: ${resumeCommand(run)}\n`,
@@ -338,8 +367,11 @@ async function train({ values }: ParsedArgs, io: CliIo): Promise<number> {
       io.stdout.write(`\nscores on the test split, model vs the untranslated input:\n${formatEvaluation(result)}`);
       if (run.dataroot === null) io.stdout.write(formatSynthGoals(result.model));
     }
+    await views.finish('done', `finished: ${timing}`);
+    io.stdout.write(`report: ${views.report.pagePath}\n`);
     return EXIT_OK;
   } finally {
+    await dashboard?.close();
     model.dispose();
     lock.release();
   }

@@ -68,7 +68,8 @@ export interface TrainLoopOptions {
   stopRequested(): boolean;
   /** The checkpoint the model was restored from, if it was (what a stop before the first save leaves). */
   resumedFrom?: SavedPoint;
-  onEvent(event: TrainEvent): void;
+  /** Awaited: what it does with tensors happens between steps. */
+  onEvent(event: TrainEvent): void | Promise<void>;
 }
 
 export type TrainLoopEnd = 'done' | 'stopped' | 'max-steps';
@@ -100,7 +101,7 @@ export async function trainLoop(model: CutModel, loader: UnalignedLoader, folder
       throw new SaveFailedError(path, err, lastSaved);
     }
     if (name === 'latest') lastSaved = { step: model.step, path };
-    options.onEvent({ type: 'checkpoint', step: model.step, epoch, path, reason });
+    await options.onEvent({ type: 'checkpoint', step: model.step, epoch, path, reason });
   };
   for (;;) {
     const epochsDone = loader.getState().epoch;
@@ -122,7 +123,7 @@ export async function trainLoop(model: CutModel, loader: UnalignedLoader, folder
       const bad = nonFiniteLoss(losses);
       if (bad !== undefined) throw new DivergedError(model.step, `loss ${bad[0]}`, String(bad[1]), lastSaved);
       const stepSeconds = (performance.now() - stepStart) / 1000;
-      options.onEvent({
+      await options.onEvent({
         type: 'step',
         step: model.step,
         totalSteps: total,
@@ -144,7 +145,7 @@ export async function trainLoop(model: CutModel, loader: UnalignedLoader, folder
       if (!epochEnds && images % options.saveLatestFreq < options.batchSize) await save('latest', 'latest', epoch);
       waitStart = performance.now();
     }
-    options.onEvent({ type: 'epoch', step: model.step, epoch, seconds: (performance.now() - epochStart) / 1000, lr });
+    await options.onEvent({ type: 'epoch', step: model.step, epoch, seconds: (performance.now() - epochStart) / 1000, lr });
     await save('latest', 'epoch', epoch);
     if (epoch % options.saveEpochFreq === 0 || epoch === lastEpoch) await save(epoch, 'epoch', epoch);
     if (options.stopRequested()) return 'stopped';
