@@ -47,7 +47,8 @@ for (const pkg of ['core', 'cut-model', 'data', 'cli']) {
     console.log(`${run.stdout}\n${run.stderr}`.split('\n').slice(-60).join('\n'));
   }
 }
-const rows = readFileSync(report, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+// A property filtered out of a run reports 0 cases: left out of the table.
+const rows = readFileSync(report, 'utf8').trim().split('\n').map((line) => JSON.parse(line)).filter((r) => r.cases > 0);
 rmSync(work, { recursive: true, force: true });
 const seconds = (performance.now() - began) / 1000;
 const width = Math.max(...rows.map((r) => `${r.reader}: ${r.property}`.length));

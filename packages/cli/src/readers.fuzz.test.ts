@@ -11,6 +11,7 @@ import { trainCommand } from './commands/train';
 import { InputError, UsageError } from './io';
 import { readConfigFile } from './options/cli-values';
 import { parseSavedRunOptions, RUN_DEFAULTS, RUN_OPTIONS_FORMAT, synthOptionsFor, type SavedRunOptions } from './options/run-options';
+import { lossNames, parseRunLog as parseReportLog, stepEntries } from '@qsattn/viz';
 import { parseRunLog } from './run/run-folder';
 
 const scratch = mkdtempSync(join(tmpdir(), 'qsattn-fuzz-'));
@@ -64,6 +65,14 @@ describe('log.jsonl', () => {
     mutatedBytes([new TextEncoder().encode(text)]).map((b) => new TextDecoder().decode(b)),
     mutatedJson(entries).map((list) => (Array.isArray(list) ? list.map((e) => `${JSON.stringify(e)}\n`).join('') : String(list))),
   );
+  // The report reads the log of a run that may still be writing it: it never refuses, it counts bad lines.
+  fuzzProperty('log.jsonl', 'damaged or edited logs, read by the report', damaged, (log) => {
+    const { entries: read, badLines } = parseReportLog(log);
+    for (const e of read) expect(typeof e.event).toBe('string');
+    expect(badLines.every((n) => Number.isInteger(n) && n >= 1)).toBe(true);
+    lossNames(stepEntries(read));
+    return badLines.length === 0 ? 'read' : 'refused';
+  });
   fuzzProperty('log.jsonl', 'damaged or edited logs', damaged, (log) =>
     expectReadOrTypedError(() => parseRunLog(log, 'log.jsonl'), InputError, 'log.jsonl: ', ({ entries: read }) => {
       for (const e of read) expect(e.step === undefined || (Number.isInteger(e.step) && e.step >= 0)).toBe(true);
