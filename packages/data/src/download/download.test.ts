@@ -59,8 +59,22 @@ describe('download', () => {
     expect(retries).toHaveLength(1);
     const ranges = server.log.filter((l) => l.path === '/cut.bin').map((l) => l.range);
     expect(ranges[0]).toBeUndefined();
+    // The bytes that reached the file before the break are kept (undici drops the ones still buffered in the
+    // body stream when the socket fails): the retry asks for the rest.
     expect(ranges[1]).toMatch(/^bytes=\d+-$/);
-    expect(Number(/\d+/.exec(ranges[1]!)![0])).toBeGreaterThan(0);
+    const from = Number(/\d+/.exec(ranges[1]!)![0]);
+    expect(from).toBeGreaterThan(0);
+    expect(from).toBeLessThanOrEqual(100_000);
+  });
+
+  test('a server that closes the connection right after a large body (HTTP/1.0 style) is read to the end', async () => {
+    // undici 7 crashes the process when the socket ends while the body is paused by backpressure (nodejs/undici#5360).
+    const large = randomBytes(24 * 1024 * 1024);
+    server.files.set('/close.bin', { body: large, close: true });
+    const dest = join(dir, 'close.bin');
+    const result = await download(`${server.url}/close.bin`, dest);
+    expect(result.sha256).toBe(sha(large));
+    await rm(dest);
   });
 
   test('a part file left by an earlier run is continued, not fetched again', async () => {

@@ -2,7 +2,6 @@
 // an interruption), checked for size and sha256, then renamed into place, so DEST is either absent or whole.
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { DownloadError, errorCode, writeError } from './errors';
@@ -274,8 +273,19 @@ async function transfer(startUrl: string, part: string, offset: number, options:
 
   const meter = new RateMeter();
   let received = start;
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
+  const out = createWriteStream(part, { flags: start > 0 ? 'a' : 'w' });
+  let writeFailure: unknown;
+  out.on('error', (err) => {
+    writeFailure ??= err;
+    response.body.destroy(err);
+  });
+  // The body is read in flowing mode, never paused: undici 7 crashes the process when a server closes the
+  // connection while a response body is paused by backpressure (nodejs/undici#5360). Disks outpace networks, so
+  // the file's write queue stays short.
+  const bodyFailure = await new Promise<unknown>((resolvePromise) => {
+    const body = response.body;
+    body.on('data', (chunk: Buffer) => {
+      if (writeFailure !== undefined) return;
       received += chunk.length;
       meter.add(received - start);
       if (options.onProgress !== undefined) {
@@ -283,16 +293,21 @@ async function transfer(startUrl: string, part: string, offset: number, options:
         const etaSeconds = total !== undefined && bytesPerSecond > 0 ? (total - received) / bytesPerSecond : undefined;
         options.onProgress({ url, received, total, bytesPerSecond, resumedFrom: start, ...(etaSeconds === undefined ? {} : { etaSeconds }) });
       }
-      callback(null, chunk);
-    },
+      out.write(chunk);
+    });
+    body.once('end', () => resolvePromise(undefined));
+    body.once('error', (err) => resolvePromise(err));
   });
-  try {
-    await pipeline(response.body, counter, createWriteStream(part, { flags: start > 0 ? 'a' : 'w' }));
-  } catch (err) {
-    const code = errorCode(err);
+  // Whatever arrived is flushed to the part file before anything else, so that a retry continues after it.
+  await new Promise<void>((resolvePromise) => {
+    if (out.destroyed) return resolvePromise();
+    out.end(() => resolvePromise());
+    out.once('error', () => resolvePromise());
+  });
+  if (writeFailure !== undefined) throw writeError(part, writeFailure);
+  if (bodyFailure !== undefined) {
     if (options.signal?.aborted) throw aborted(url, options.signal);
-    if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'EISDIR') throw writeError(part, err);
-    return { done: false, reason: `the transfer broke after ${received} bytes (${describe(err)})` };
+    return { done: false, reason: `the transfer broke after ${received} bytes (${describe(bodyFailure)})` };
   }
   if (total !== undefined && received < total) return { done: false, reason: `the transfer stopped after ${received} of ${total} bytes` };
   return { done: true, url, bytes: received };
