@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { UsageError, InputError } from '../io';
 
 /** The Redis connection of `--queue URL`, and the URL as logs may show it (no password). */
@@ -9,7 +10,7 @@ export interface QueueConnection {
   username?: string;
   password?: string;
   /** TLS options for `rediss://` (the CA of `--queue-ca` when given, else the system's). */
-  tls?: { ca?: string; servername: string };
+  tls?: { ca?: string; servername?: string };
   /** `redis://user:***@host:port/db`: safe to print. */
   display: string;
 }
@@ -40,7 +41,8 @@ export function parseQueueUrl(url: string, options: { ca?: string; env?: NodeJS.
   const password = parsed.password !== '' ? decodeURIComponent(parsed.password) : options.env?.[PASSWORD_ENV] || undefined;
   const connection: QueueConnection = { host, port, db: db === '' ? 0 : Number(db), username, password, display: redact(url) };
   if (parsed.protocol === 'rediss:') {
-    connection.tls = { servername: host };
+    // SNI takes host names only; an IP address is checked against the certificate's IP entries.
+    connection.tls = isIP(host) === 0 ? { servername: host } : {};
     if (options.ca !== undefined) {
       try {
         connection.tls.ca = readFileSync(options.ca, 'utf8');
