@@ -14,6 +14,7 @@ import { QUEUE_FLAGS, queueSettings } from '../scale/queue-flags';
 import { translateThroughQueue } from '../scale/queue-producer';
 import { ResultsFolder, translationFingerprint } from '../scale/results-folder';
 import { translateSet, type ImageFailure, type SetProgress } from '../scale/translate-set';
+import { explainResults } from '../run/explain';
 import type { Command, OptionSpec, ParsedArgs } from './command';
 
 /** Options of the commands that load a trained generator (`test`, `eval`). */
@@ -82,6 +83,9 @@ export const testCommand: Command = {
     'machines, and the results come back through Redis; the weights are published there once. A worker',
     'killed mid-job has its job retried by another. Redis unreachable for --queue-timeout stops the command',
     'with an error; what was written is whole, and the same command again translates the rest.',
+    '',
+    '--explain adds, per image and QS layer, the selection maps: the attention entropy of every position with the',
+    'selected queries outlined, and the attention of the lowest-entropy query (images/layerN_entropy/, _attention/).',
   ].join('\n'),
   options: {
     ...MODEL_SOURCE_OPTIONS,
@@ -96,6 +100,7 @@ export const testCommand: Command = {
       valueName: 'N',
       description: `translating workers (threads), each with the model loaded once (default one per core: ${availableParallelism()} here, each with --threads 1; with --threads T, cores / T)`,
     },
+    explain: { type: 'boolean', description: "show what QS-Attn selects: each image's selection maps (entropy, selected queries, one query's attention) beside its translation" },
   },
 
   async run({ positionals, values }, io: CliIo) {
@@ -140,6 +145,7 @@ export const testCommand: Command = {
       const onProgress = (p: SetProgress): void => progress.update(p);
       const title = `${source.name}, epoch ${source.epoch}`;
       let failures: ImageFailure[];
+      const started = performance.now();
       try {
         failures =
           queue === null
@@ -166,8 +172,13 @@ export const testCommand: Command = {
         throw err;
       }
       progress.finish();
-      const index = await results.writeIndex(title, names.filter((name) => results.has(name)));
-      io.stdout.write(`wrote ${missing.length - failures.length} translations${kept > 0 ? ` (${kept} kept from before)` : ''} and ${index}\n`);
+      const done = images.filter((image) => results.has(image.name));
+      const columns = values.explain === true ? await explainResults(dir, done, preprocess, source, values, io) : undefined;
+      const index = await results.writeIndex(title, done.map((image) => image.name), columns);
+      const seconds = (performance.now() - started) / 1000;
+      const translated = missing.length - failures.length;
+      const rate = translated > 0 ? ` in ${seconds.toFixed(1)} s (${(translated / seconds).toFixed(2)} images/s)` : '';
+      io.stdout.write(`wrote ${translated} translations${rate}${kept > 0 ? ` (${kept} kept from before)` : ''} and ${index}\n`);
       return reportFailures(failures, io);
     } finally {
       await translator?.close();

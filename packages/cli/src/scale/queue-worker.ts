@@ -10,6 +10,7 @@ import { startLocalTranslator, type ImageTranslator } from './local-translator';
 import { modelKey, redisOptions, type PublishedSpec, type TranslateJob, type TranslateResult } from './queue-protocol';
 import type { QueueConnection } from './redis-url';
 import { RedisWatch } from './redis-watch';
+import { PoolError } from './thread-pool';
 
 export type WorkerEvent =
   | { type: 'ready' }
@@ -126,6 +127,12 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<void>
       options.onEvent({ type: 'translated', name: data.name, ms: performance.now() - started });
       return { realA: realA.toString('base64'), fakeB: fakeB.toString('base64') };
     } catch (err) {
+      if (err instanceof PoolError) {
+        // A dead thread pool: load the model afresh for the retry of this job and the next ones.
+        const broken = models.get(data.modelId);
+        models.delete(data.modelId);
+        void broken?.then((t) => t.close()).catch(() => {});
+      }
       options.onEvent({ type: 'failed', name: data.name, reason: (err as Error).message.split('\n')[0] });
       throw err;
     }

@@ -9,6 +9,13 @@ import { writeFileAtomic } from '../write-file';
 import type { ModelSpec } from './model-spec';
 
 const COLUMNS = ['real_A', 'fake_B'] as const;
+
+/** More columns for the index page: their names, each image's paths in them (relative to the folder), a note. */
+export interface ExtraColumns {
+  columns: readonly string[];
+  paths(name: string): string[];
+  note?: string;
+}
 const MANIFEST = 'translations.json';
 
 /** What makes two runs' translations the same: the weights' bytes, the architecture and the preprocessing. */
@@ -80,10 +87,11 @@ export class ResultsFolder {
     this.written.add(name);
   }
 
-  async writeIndex(title: string, names: readonly string[]): Promise<string> {
-    const rows: IndexRow[] = names.map((name) => ({ name, images: this.paths(name) }));
+  /** The index page; `extra` columns (e.g. `--explain`'s maps) follow real_A and fake_B. */
+  async writeIndex(title: string, names: readonly string[], extra?: ExtraColumns): Promise<string> {
+    const rows: IndexRow[] = names.map((name) => ({ name, images: [...this.paths(name), ...(extra?.paths(name) ?? [])] }));
     const path = join(this.dir, 'index.html');
-    await writeFileAtomic(path, resultsPage(title, COLUMNS, rows));
+    await writeFileAtomic(path, resultsPage(title, [...COLUMNS, ...(extra?.columns ?? [])], rows, extra?.note));
     return path;
   }
 }
