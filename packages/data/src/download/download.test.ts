@@ -59,8 +59,12 @@ describe('download', () => {
     expect(retries).toHaveLength(1);
     const ranges = server.log.filter((l) => l.path === '/cut.bin').map((l) => l.range);
     expect(ranges[0]).toBeUndefined();
+    // The bytes that reached the file before the break are kept (undici drops the ones still buffered in the
+    // body stream when the socket fails): the retry asks for the rest.
     expect(ranges[1]).toMatch(/^bytes=\d+-$/);
-    expect(Number(/\d+/.exec(ranges[1]!)![0])).toBeGreaterThan(0);
+    const from = Number(/\d+/.exec(ranges[1]!)![0]);
+    expect(from).toBeGreaterThan(0);
+    expect(from).toBeLessThanOrEqual(100_000);
   });
 
   test('a part file left by an earlier run is continued, not fetched again', async () => {

@@ -2,7 +2,6 @@
 // an interruption), checked for size and sha256, then renamed into place, so DEST is either absent or whole.
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { DownloadError, errorCode, writeError } from './errors';
@@ -274,8 +273,13 @@ async function transfer(startUrl: string, part: string, offset: number, options:
 
   const meter = new RateMeter();
   let received = start;
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
+  const out = createWriteStream(part, { flags: start > 0 ? 'a' : 'w' });
+  let writeFailure: unknown;
+  out.on('error', (err) => (writeFailure ??= err));
+  let bodyFailure: unknown;
+  try {
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+      if (writeFailure !== undefined) break;
       received += chunk.length;
       meter.add(received - start);
       if (options.onProgress !== undefined) {
@@ -283,19 +287,40 @@ async function transfer(startUrl: string, part: string, offset: number, options:
         const etaSeconds = total !== undefined && bytesPerSecond > 0 ? (total - received) / bytesPerSecond : undefined;
         options.onProgress({ url, received, total, bytesPerSecond, resumedFrom: start, ...(etaSeconds === undefined ? {} : { etaSeconds }) });
       }
-      callback(null, chunk);
-    },
-  });
-  try {
-    await pipeline(response.body, counter, createWriteStream(part, { flags: start > 0 ? 'a' : 'w' }));
+      if (!out.write(chunk)) await drained(out);
+    }
   } catch (err) {
-    const code = errorCode(err);
+    bodyFailure = err;
+  }
+  // Whatever arrived is flushed to the part file before anything else, so that a retry continues after it.
+  await new Promise<void>((resolvePromise) => {
+    if (out.destroyed) return resolvePromise();
+    out.end(() => resolvePromise());
+    out.once('error', () => resolvePromise());
+  });
+  if (writeFailure !== undefined) throw writeError(part, writeFailure);
+  if (bodyFailure !== undefined) {
+    response.body.destroy();
     if (options.signal?.aborted) throw aborted(url, options.signal);
-    if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'EISDIR') throw writeError(part, err);
-    return { done: false, reason: `the transfer broke after ${received} bytes (${describe(err)})` };
+    return { done: false, reason: `the transfer broke after ${received} bytes (${describe(bodyFailure)})` };
   }
   if (total !== undefined && received < total) return { done: false, reason: `the transfer stopped after ${received} of ${total} bytes` };
   return { done: true, url, bytes: received };
+}
+
+/** Resolves when the stream wants more data, or has failed (the failure is read from its 'error' handler). */
+function drained(stream: NodeJS.WritableStream & { destroyed: boolean }): Promise<void> {
+  return new Promise((resolvePromise) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('error', done);
+      stream.off('close', done);
+      resolvePromise();
+    };
+    stream.on('drain', done);
+    stream.on('error', done);
+    stream.on('close', done);
+  });
 }
 
 function requestFailure(url: string, err: unknown, signal: AbortSignal | undefined): Attempt {

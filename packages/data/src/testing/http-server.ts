@@ -83,7 +83,7 @@ export async function startTestServer(): Promise<TestServer> {
     if (failing && file.dropAfter! < size - start) {
       res.write(file.body.subarray(start, start + file.dropAfter!), () => {
         // Let the bytes reach the client before the connection goes.
-        setTimeout(() => res.socket?.destroy(), 20);
+        setTimeout(() => res.socket?.destroy(), 50);
       });
       return;
     }
