@@ -7,6 +7,7 @@ export { resizeBicubic } from './pil-resize';
 export {
   IMAGE_EXTENSIONS,
   MAX_IMAGE_PIXELS,
+  decodeImage,
   decodeImageFile,
   encodePng,
   readImageHeader,

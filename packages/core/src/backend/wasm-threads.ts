@@ -12,7 +12,7 @@ const isNode = typeof process !== 'undefined' && process.versions?.node != null;
 /** The number of logical cores here: Node's `availableParallelism()`, a browser's `hardwareConcurrency`, else 1. */
 export async function logicalCores(): Promise<number> {
   if (isNode) {
-    const os = await import('node:os');
+    const os = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:os');
     return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   }
   const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
@@ -114,10 +114,10 @@ export async function configureWasmThreads(requested?: number): Promise<number> 
  */
 async function startThreadedWasm(pkg: WasmPackage, threads: number): Promise<tf.KernelBackend> {
   const [{ createRequire }, fs, os, path] = await Promise.all([
-    import('node:module'),
-    import('node:fs'),
-    import('node:os'),
-    import('node:path'),
+    import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:module'),
+    import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:fs'),
+    import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:os'),
+    import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:path'),
   ]);
   const require = createRequire(import.meta.url);
   const out = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'wasm-out');
