@@ -59,8 +59,8 @@ describe('qsattn', () => {
 
   describe('command options', () => {
     test.each([
-      [['--verbose'], "qsattn conformance: unknown option '--verbose' for 'conformance': valid options are --backend, --json, --truth, --dump, --help"],
-      [['-x'], "qsattn conformance: unknown option '-x' for 'conformance': valid options are --backend, --json, --truth, --dump, --help"],
+      [['--verbose'], "qsattn conformance: unknown option '--verbose' for 'conformance': valid options are --backend, --threads, --json, --truth, --dump, --help"],
+      [['-x'], "qsattn conformance: unknown option '-x' for 'conformance': valid options are --backend, --threads, --json, --truth, --dump, --help"],
       [['--backend', 'tpu'], `qsattn conformance: unknown backend 'tpu': choose one of ${BACKEND_NAMES.join(', ')}`],
       [['--backend=tpu'], `qsattn conformance: unknown backend 'tpu': choose one of ${BACKEND_NAMES.join(', ')}`],
       [['--backend'], `qsattn conformance: option --backend needs a value: one of ${BACKEND_NAMES.join(', ')}`],

@@ -5,7 +5,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 // QSATTN_DIST: another build of the package to time (default ../dist/index.js, from `npm run build`).
-await import(process.env.QSATTN_DIST ?? '../dist/index.js');
+const core = await import(process.env.QSATTN_DIST ?? '../dist/index.js');
+// --threads N: the wasm backend's threads (default every core, at most 8); each wasm line says how many.
+const threadsArg = process.argv.indexOf('--threads');
+const threadsWanted = threadsArg < 0 ? undefined : Number(process.argv[threadsArg + 1]);
+let wasmThreads = null;
 
 const ROUTE_FLAG = 'QSATTN_WASM_CONV2D_FILTER_GRAD_ROUTE';
 const INPUT_ROUTE_FLAG = 'QSATTN_WASM_CONV2D_INPUT_GRAD_ROUTE';
@@ -31,7 +35,8 @@ function time(run, repetitions) {
 }
 
 function report(fields, flops, ms) {
-  console.log(JSON.stringify({ ...fields, ms: +ms.toFixed(2), gflops: +(flops / ms / 1e6).toFixed(2) }));
+  const threads = fields.backend === 'wasm' ? { threads: wasmThreads } : {};
+  console.log(JSON.stringify({ ...fields, ...threads, ms: +ms.toFixed(2), gflops: +(flops / ms / 1e6).toFixed(2) }));
 }
 
 const random = (shape, seed) => tf.randomUniform(shape, -1, 1, 'float32', seed);
@@ -107,7 +112,7 @@ function segmentSumShape(rows, width, numSegments, repetitions) {
   tf.dispose([x, ids]);
 }
 
-await tf.setBackend('wasm');
+wasmThreads = (await core.selectBackend('wasm', threadsWanted === undefined ? {} : { threads: threadsWanted })).threads;
 conv2dShape('wasm', [1, 32, 32, 256], 3, 256, 1, 'same', 7);
 conv2dShape('wasm', [1, 64, 64, 64], 3, 64, 1, 'same', 7);
 conv2dShape('wasm', [4, 64, 64, 128], 3, 128, 2, 'same', 5);

@@ -9,7 +9,9 @@ export {
   type BackendAttempt,
   type BackendChoice,
   type BackendName,
+  type SelectBackendOptions,
 } from './backend/select-backend';
+export { configureWasmThreads, defaultWasmThreads, MAX_WASM_THREADS, wasmThreadsInUse } from './backend/wasm-threads';
 export { activeBackend, automaticBackendChoice, ensureBackend, requireBackend } from './backend/ensure-backend';
 export { synchronousReads, type SynchronousReads } from './backend/readback';
 export { describeAdapter, findWebGpuAdapter, formatAdapter, provideNavigatorGpu, type WebGpuAdapterInfo } from './backend/webgpu-adapter';

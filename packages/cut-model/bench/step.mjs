@@ -1,8 +1,10 @@
 // Seconds per training step and per generator forward, and peak memory, for the default architecture
-// (ngf 64, resnet_9blocks, batch 1, 256 patches) — one JSON line per size and QS mode, each measured in its own
-// process so that its peak resident memory is its own. Usage: node bench/step.mjs [--px 64,128,256]
-// [--modes global,local] [--steps N] [--backend auto]. Runs against the built package (dist/).
+// (ngf 64, resnet_9blocks, batch 1, 256 patches) — one JSON line per size, QS mode and thread count, each measured
+// in its own process so that its peak resident memory is its own. Usage: node bench/step.mjs [--px 64,128,256]
+// [--modes global,local] [--threads 1,all] [--steps N] [--backend auto]. `all` is every core (at most 8, the wasm
+// pool's size). Runs against the built package (dist/).
 import { execFileSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -12,20 +14,26 @@ const { values } = parseArgs({
     modes: { type: 'string', default: 'global,local' },
     steps: { type: 'string', default: '2' },
     backend: { type: 'string', default: 'auto' },
+    threads: { type: 'string', default: '1,all' },
     one: { type: 'string' },
   },
 });
 
+const allThreads = String(Math.min(8, availableParallelism()));
+const threadCounts = [...new Set(values.threads.split(',').map((t) => (t === 'all' ? allThreads : t)))];
+
 if (values.one == null) {
   for (const px of values.px.split(',')) {
     for (const mode of values.modes.split(',')) {
-      const args = [fileURLToPath(import.meta.url), '--one', `${px}:${mode}`, '--steps', values.steps, '--backend', values.backend];
-      try {
-        process.stdout.write(execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
-      } catch (e) {
-        // A configuration that cannot run here (e.g. beyond the 4 GB wasm heap) is reported, not fatal.
-        const reason = String(e.stderr ?? e.message).split('\n').find((l) => /Error|error/.test(l)) ?? 'failed';
-        console.log(JSON.stringify({ px: Number(px), mode, error: reason.trim().slice(0, 200), backend: values.backend }));
+      for (const threads of threadCounts) {
+        const args = [fileURLToPath(import.meta.url), '--one', `${px}:${mode}`, '--steps', values.steps, '--backend', values.backend, '--threads', threads];
+        try {
+          process.stdout.write(execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+        } catch (e) {
+          // A configuration that cannot run here (e.g. beyond the 4 GB wasm heap) is reported, not fatal.
+          const reason = String(e.stderr ?? e.message).split('\n').find((l) => /Error|error/.test(l)) ?? 'failed';
+          console.log(JSON.stringify({ px: Number(px), mode, threads: Number(threads), error: reason.trim().slice(0, 200), backend: values.backend }));
+        }
       }
     }
   }
@@ -36,7 +44,7 @@ if (values.one == null) {
   tf.env().set('PROD', true); // no per-op NaN checks or console banners while timing
   const [pxText, mode] = values.one.split(':');
   const px = Number(pxText);
-  const choice = await selectBackend(values.backend);
+  const choice = await selectBackend(values.backend, { threads: Number(threadCounts[0]) });
   const model = new CutModel({ qsMode: mode }, { seed: 0 });
   const image = (seed) => tf.tidy(() => tf.clipByValue(tf.randomNormal([1, px, px, 3], 0, 0.5, 'float32', seed), -1, 1));
   const realA = image(1);
@@ -62,6 +70,7 @@ if (values.one == null) {
       forward_s: +forwardS.toFixed(3),
       peak_mb: Math.round(peakMb),
       backend: choice.name,
+      threads: choice.threads ?? null,
       ngf: 64,
       blocks: 9,
       batch: 1,

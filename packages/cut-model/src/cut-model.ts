@@ -8,8 +8,8 @@ const layerParamsOf = (spec: LayerSpec): boolean => layerParams(spec, '').some((
 import { ganLoss } from './gan-loss';
 import { namedGrads } from './named-grads';
 import { generatorBlocks, linearLrFactor, type ModelOptions, resolveModelOptions } from './options';
-import { PatchGan } from './patchgan';
-import { ResnetGenerator } from './resnet-generator';
+import { PatchGan, type PatchGanOptions } from './patchgan';
+import { ResnetGenerator, type ResnetGeneratorOptions } from './resnet-generator';
 
 /** The losses of one step, as the official code names them. */
 export interface StepLosses {
@@ -98,6 +98,16 @@ function splitBatch(x: tf.Tensor4D, parts: number): tf.Tensor4D[] {
   return parts === 1 ? [x] : tf.split(x, parts, 0);
 }
 
+/** The generator a model's options describe. */
+export function generatorOptions(o: ModelOptions): ResnetGeneratorOptions {
+  return { inputNc: o.inputNc, outputNc: o.outputNc, ngf: o.ngf, blocks: generatorBlocks(o.netG), antialias: o.antialias, antialiasUp: o.antialiasUp, init: o.init };
+}
+
+/** The discriminator a model's options describe. */
+export function discriminatorOptions(o: ModelOptions): PatchGanOptions {
+  return { inputNc: o.outputNc, ndf: o.ndf, layers: o.netD === 'basic' ? 3 : o.nLayersD, antialias: o.antialias, init: o.init };
+}
+
 /**
  * The CUT / FastCUT / QS-Attn model: generator G, PatchGAN D, projection head F, their PyTorch-style Adam
  * optimizers, and the official training step (D update, then G and F against the updated D).
@@ -125,16 +135,21 @@ export class CutModel {
     this.options = resolveModelOptions(options);
     const o = this.options;
     this.rng = new Rng(seed);
-    this.netG = new ResnetGenerator(
-      { inputNc: o.inputNc, outputNc: o.outputNc, ngf: o.ngf, blocks: generatorBlocks(o.netG), antialias: o.antialias, antialiasUp: o.antialiasUp, init: o.init },
-      this.rng,
-    );
-    this.netD = new PatchGan(
-      { inputNc: o.outputNc, ndf: o.ndf, layers: o.netD === 'basic' ? 3 : o.nLayersD, antialias: o.antialias, init: o.init },
-      this.rng,
-    );
-    const channels = this.nceChannels();
-    this.netF = ProjectionHead.create({ channels, nc: o.netFNc, init: o.init, rng: this.rng });
+    this.netG = new ResnetGenerator(generatorOptions(o), this.rng);
+    try {
+      this.netD = new PatchGan(discriminatorOptions(o), this.rng);
+    } catch (e) {
+      this.netG.dispose();
+      throw e;
+    }
+    try {
+      this.netF = ProjectionHead.create({ channels: this.nceChannels(), nc: o.netFNc, init: o.init, rng: this.rng });
+    } catch (e) {
+      // Options that make no projection head (an NCE layer the generator lacks) must not leak G and D.
+      this.netG.dispose();
+      this.netD.dispose();
+      throw e;
+    }
     this.adam = { lr: o.lr, beta1: o.beta1, beta2: o.beta2 };
     this.optimizers = {
       G: new TorchAdam(this.netG.params.trainable(), this.adam),

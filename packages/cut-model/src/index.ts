@@ -1,7 +1,7 @@
 // @qsattn/cut-model: CUT, FastCUT and QS-Attn in TensorFlow.js — the ResNet generator and PatchGAN with the
 // official layer indices and weight names, GAN losses, the official training step, the linear LR policy,
 // presets, and the conformance check against recorded official steps.
-export { CutModel, disposeStepRecord, type CutModelInit, type NceRecord, type StepChoices, type StepLosses, type StepRecord } from './cut-model';
+export { CutModel, discriminatorOptions, disposeStepRecord, generatorOptions, type CutModelInit, type NceRecord, type StepChoices, type StepLosses, type StepRecord } from './cut-model';
 export { ResnetGenerator, resnetGeneratorLayers, DEFAULT_INIT, type GeneratorRun, type ResnetGeneratorOptions } from './resnet-generator';
 export { PatchGan, patchGanLayers, type PatchGanOptions } from './patchgan';
 export {
@@ -39,10 +39,14 @@ export { runConformance, type ConformanceReport, type ConformanceRow } from './c
 export { compareAfterStep, compareGradient, compareValues, type Comparison } from './conformance/tolerances';
 export {
   CHECKPOINT_FORMAT,
+  CheckpointError,
   loadCheckpoint,
   modelState,
+  parseCheckpointInfo,
   readCheckpointInfo,
+  restoreCheckpoint,
   restoreModelState,
   saveCheckpoint,
   type CheckpointInfo,
+  type RestoredCheckpoint,
 } from './checkpoint';

@@ -65,32 +65,41 @@ export class ProjectionHead {
     }
     if (layers === 0) throw new Error('no projection head weights (mlp_<layer>.…) given');
     const mlps: LayerMlp[] = [];
-    for (let layer = 0; layer < layers; layer++) {
-      const names = torchNames(layer);
-      const missing = names.filter((name) => weights[name] == null);
-      if (missing.length > 0) throw new Error(`projection head weights lack ${missing.join(', ')}`);
-      const [w0, b0, w2, b2] = names.map((name) => weights[name]);
-      if (w0.rank !== 2) throw new Error(`${names[0]} must be a Linear weight [out, in], got shape [${w0.shape.join(', ')}]`);
-      const [nc, channels] = w0.shape;
-      const expectShape = (t: tf.Tensor, shape: number[], name: string): void => {
-        if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-          throw new Error(`${name} has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
-        }
-      };
-      expectShape(w0, [mlps[0]?.outputBias.shape[0] ?? nc, channels], names[0]);
-      expectShape(b0, [nc], names[1]);
-      expectShape(w2, [nc, nc], names[2]);
-      expectShape(b2, [nc], names[3]);
-      mlps.push(
-        tf.tidy(() => ({
-          hiddenWeight: tf.variable(tf.transpose(w0)),
-          hiddenBias: tf.variable(tf.clone(b0)),
-          outputWeight: tf.variable(tf.transpose(w2)),
-          outputBias: tf.variable(tf.clone(b2)),
-        })),
-      );
+    try {
+      for (let layer = 0; layer < layers; layer++) ProjectionHead.addTorchLayer(mlps, layer, weights);
+    } catch (e) {
+      // The layers made before the bad one would otherwise outlive the error.
+      tf.dispose(mlps.flatMap((mlp) => Object.values(mlp)));
+      throw e;
     }
     return new ProjectionHead(mlps);
+  }
+
+  /** Checks one layer's PyTorch weights and appends its MLP. */
+  private static addTorchLayer(mlps: LayerMlp[], layer: number, weights: tf.NamedTensorMap): void {
+    const names = torchNames(layer);
+    const missing = names.filter((name) => weights[name] == null);
+    if (missing.length > 0) throw new Error(`projection head weights lack ${missing.join(', ')}`);
+    const [w0, b0, w2, b2] = names.map((name) => weights[name]);
+    if (w0.rank !== 2) throw new Error(`${names[0]} must be a Linear weight [out, in], got shape [${w0.shape.join(', ')}]`);
+    const [nc, channels] = w0.shape;
+    const expectShape = (t: tf.Tensor, shape: number[], name: string): void => {
+      if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+        throw new Error(`${name} has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
+      }
+    };
+    expectShape(w0, [mlps[0]?.outputBias.shape[0] ?? nc, channels], names[0]);
+    expectShape(b0, [nc], names[1]);
+    expectShape(w2, [nc, nc], names[2]);
+    expectShape(b2, [nc], names[3]);
+    mlps.push(
+      tf.tidy(() => ({
+        hiddenWeight: tf.variable(tf.transpose(w0)),
+        hiddenBias: tf.variable(tf.clone(b0)),
+        outputWeight: tf.variable(tf.transpose(w2)),
+        outputBias: tf.variable(tf.clone(b2)),
+      })),
+    );
   }
 
   get numLayers(): number {

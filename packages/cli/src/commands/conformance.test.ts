@@ -30,10 +30,10 @@ function withChangedValue(source: string, tensor: string, change: (x: number) =>
 
 describe('qsattn conformance', () => {
   test('the local-mode fixture passes: exit 0, every group printed ok, with the time taken', async () => {
-    const { code, stdout, stderr } = await runCli('conformance', LOCAL, '--backend', 'wasm');
+    const { code, stdout, stderr } = await runCli('conformance', LOCAL, '--backend', 'wasm', '--threads', '1');
     expect(stderr).toBe('');
     expect(code).toBe(0);
-    expect(stdout.split('\n')[0]).toBe('backend wasm');
+    expect(stdout.split('\n')[0]).toBe('backend wasm, 1 thread');
     const rows = tableRows(stdout);
     const verdict = stdout.match(/ok: all (\d+) groups within tolerance \((\d+\.\d) s\)/);
     expect(verdict, stdout).not.toBeNull();

@@ -1,7 +1,8 @@
-import { BACKEND_NAMES, describeBackendChoice, selectBackend, writeSafetensors } from '@qsattn/core';
+import { describeBackendChoice, writeSafetensors } from '@qsattn/core';
 import { runConformance } from '@qsattn/cut-model';
 import { float64Companion, readFixture, readInputFile } from '../fixture-file';
 import { formatReport } from '../format-report';
+import { BACKEND_FLAGS, selectBackendFrom } from '../options/backend-flags';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from '../io';
 import { writeFileAtomic } from '../write-file';
 import type { Command } from './command';
@@ -26,13 +27,7 @@ export const conformanceCommand: Command = {
     '2 if the command line is wrong.',
   ].join('\n'),
   options: {
-    backend: {
-      type: 'string',
-      valueName: 'NAME',
-      choices: BACKEND_NAMES,
-      default: 'auto',
-      description: 'the TensorFlow.js backend to run on',
-    },
+    ...BACKEND_FLAGS,
     json: { type: 'boolean', description: 'print each report as one JSON line instead of a table' },
     truth: {
       type: 'string',
@@ -51,7 +46,6 @@ export const conformanceCommand: Command = {
   async run({ positionals: files, values }, io) {
     if (files.length === 0) throw new UsageError('give at least one FIXTURE.safetensors file (e.g. testdata/fixtures/qs_local_64.safetensors)');
     const json = values.json === true;
-    const backend = typeof values.backend === 'string' ? values.backend : 'auto';
     const dumpPath = typeof values.dump === 'string' ? values.dump : undefined;
     if (dumpPath !== undefined && files.length !== 1) throw new UsageError(`--dump writes one file: give exactly one FIXTURE (got ${files.length})`);
     const truthPath = typeof values.truth === 'string' ? values.truth : undefined;
@@ -59,7 +53,7 @@ export const conformanceCommand: Command = {
     if (truthPath !== undefined) readInputFile(truthPath);
     // Check every file before the first (seconds-long) run, so a typo in the last one fails at once.
     for (const file of files) readFixture(file);
-    const choice = await selectBackend(backend);
+    const choice = await selectBackendFrom(values);
     (json ? io.stderr : io.stdout).write(`${describeBackendChoice(choice)}\n`);
     let failed = 0;
     for (const file of files) {

@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { BACKEND_NAMES, loadStateDict, saveSafetensors, selectBackend } from '@qsattn/core';
+import { loadStateDict, saveSafetensors } from '@qsattn/core';
 import { CutModel } from '@qsattn/cut-model';
 import { readInputFile } from '../fixture-file';
 import { EXIT_OK, InputError, UsageError } from '../io';
+import { BACKEND_FLAGS, selectBackendFrom } from '../options/backend-flags';
 import { integerValue, stringValue } from '../options/cli-values';
 import { MODEL_FLAGS, parseOfficialFlags } from '../options/model-flags';
 import { resolveModel } from '../options/run-options';
@@ -50,7 +51,7 @@ export const convertCommand: Command = {
     to: { type: 'string', valueName: 'FORMAT', choices: FORMATS, default: 'checkpoint', description: 'what to write' },
     out: { type: 'string', valueName: 'FILE', description: 'the output file (checkpoint only)' },
     seed: { type: 'string', valueName: 'N', description: 'seed for the networks not in the input (default 0)' },
-    backend: { type: 'string', valueName: 'NAME', choices: BACKEND_NAMES, default: 'auto', description: 'the TensorFlow.js backend to run on' },
+    ...BACKEND_FLAGS,
     ...MODEL_FLAGS,
   },
 
@@ -63,7 +64,7 @@ export const convertCommand: Command = {
     const seed = integerValue(values, 'seed', 0) ?? 0;
     readInputFile(input);
     const files = officialFiles(input);
-    await selectBackend(stringValue(values, 'backend') ?? 'auto');
+    await selectBackendFrom(values);
     const states: Partial<Record<(typeof NETS)[number], tf.NamedTensorMap>> = {};
     try {
       for (const net of NETS) if (files[net] !== undefined) states[net] = await readState(files[net]!);

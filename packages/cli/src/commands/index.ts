@@ -3,8 +3,9 @@ import { conformanceCommand } from './conformance';
 import { convertCommand } from './convert';
 import { datasetsCommand } from './datasets';
 import { evalCommand } from './eval';
+import { fidCommand } from './fid';
 import { testCommand } from './test';
 import { trainCommand } from './train';
 
 /** Every `qsattn` command, in the order `qsattn --help` lists them. */
-export const COMMANDS: readonly Command[] = [trainCommand, testCommand, evalCommand, convertCommand, datasetsCommand, conformanceCommand];
+export const COMMANDS: readonly Command[] = [trainCommand, testCommand, evalCommand, fidCommand, convertCommand, datasetsCommand, conformanceCommand];

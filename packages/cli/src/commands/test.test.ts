@@ -120,9 +120,12 @@ describe('a run of qsattn train, tested and scored by name', () => {
     const { code, stdout } = await runCli('eval', '--checkpoints_dir', checkpoints, '--name', 'tiny', '--num_test', '4', '--json');
     expect(code).toBe(0);
     const result = JSON.parse(stdout);
-    expect(result).toMatchObject({ images: 4, identity: { contentKept: 1, psnr: expect.any(Number), ssim: expect.any(Number) } });
+    expect(result).toMatchObject({ images: 4, identity: { contentKept: 1, backgroundChange: 0, psnr: expect.any(Number), ssim: expect.any(Number) } });
     expect(result.identity.domainChanged).toBeLessThan(0.1);
-    expect(Object.keys(result.model).sort()).toEqual(['contentKept', 'domainChanged', 'psnr', 'ssim']);
+    // The untranslated input keeps the object where the target has it, and has none of its stripes.
+    expect(result.identity.objectIoU).toBeGreaterThan(0.85);
+    expect(result.identity.stripeContrast).toBeLessThan(0.1);
+    expect(Object.keys(result.model).sort()).toEqual(['backgroundChange', 'contentKept', 'domainChanged', 'objectIoU', 'psnr', 'ssim', 'stripeContrast']);
   });
 
   test('datasets synth writes the official layout with testA_target/, which eval --dataroot scores on', async () => {
@@ -132,6 +135,8 @@ describe('a run of qsattn train, tested and scored by name', () => {
     const { code, stdout } = await runCli('eval', '--checkpoints_dir', checkpoints, '--name', 'tiny', '--dataroot', out);
     expect(code).toBe(0);
     expect(stdout).toMatch(/content kept +\d\.\d{3} +1\.000\n/);
+    // The measures that fit the task come first.
+    expect(stdout.split('\n').slice(2, 6).map((l) => l.trim().split(/  +/)[0])).toEqual(['measure', 'object IoU with target', 'stripe contrast / target', 'background change']);
     expect(stdout).toContain('(3 test images)');
     const bad = await runCli('eval', '--checkpoints_dir', checkpoints, '--name', 'tiny', '--dataroot', join(out, 'testA'));
     expect(bad.code).toBe(1);

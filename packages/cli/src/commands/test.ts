@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { BACKEND_NAMES, describeBackendChoice, selectBackend } from '@qsattn/core';
+import { describeBackendChoice } from '@qsattn/core';
 import { writePng } from '@qsattn/data';
 import { EXIT_OK, UsageError, type CliIo } from '../io';
+import { BACKEND_FLAGS, selectBackendFrom } from '../options/backend-flags';
 import { integerValue, stringValue } from '../options/cli-values';
 import { DATA_FLAGS, MODEL_FLAGS, parseOfficialFlags } from '../options/model-flags';
 import { RUN_DEFAULTS } from '../options/run-options';
@@ -23,7 +24,7 @@ export const MODEL_SOURCE_OPTIONS: Record<string, OptionSpec> = {
   direction: DATA_FLAGS.direction,
   preprocess: { ...DATA_FLAGS.preprocess, description: "test-time preprocessing: resize to crop size ('none' keeps each image's size) (--preprocess)" },
   'crop-size': DATA_FLAGS['crop-size'],
-  backend: { type: 'string', valueName: 'NAME', choices: BACKEND_NAMES, default: 'auto', description: 'the TensorFlow.js backend to run on' },
+  ...BACKEND_FLAGS,
   ...MODEL_FLAGS,
 };
 
@@ -72,7 +73,7 @@ export const testCommand: Command = {
     const source = findModelSource(values);
     const preprocess = testPreprocess(values, source);
     const numTest = integerValue(values, 'num-test', 1) ?? 50;
-    const choice = await selectBackend(stringValue(values, 'backend') ?? 'auto');
+    const choice = await selectBackendFrom(values);
     io.stdout.write(`${describeBackendChoice(choice)}\n`);
     const { generator, options, kind, step } = await loadSourceGenerator(source, values);
     try {

@@ -38,6 +38,7 @@ describe('qsattn train', () => {
     expect(stdout).toContain('preset synth-quick');
     expect(stdout).toMatch(/done: 12 steps in /);
     expect(stdout).toMatch(/content kept +\d\.\d{3} +1\.000/);
+    expect(stdout).toMatch(/\n  goals: [0-3] of 3 met \(object IoU with target ≥ 0\.90 (met|NOT met); stripe contrast \/ target ≥ 0\.70 (met|NOT met); background change ≤ 0\.02 (met|NOT met)\)\n/);
     expect(stdout).toMatch(/domain changed +\d\.\d{3} +0\.\d{3}/);
 
     const run = join(scratch, 'short');

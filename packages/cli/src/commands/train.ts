@@ -1,10 +1,11 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { BACKEND_NAMES, describeBackendChoice, selectBackend } from '@qsattn/core';
+import { describeBackendChoice } from '@qsattn/core';
 import { CutModel, type ModelOptions } from '@qsattn/cut-model';
 import { UnalignedLoader, type UnalignedLoaderState } from '@qsattn/data';
-import { formatEvaluation } from '../format-evaluation';
+import { formatEvaluation, formatSynthGoals } from '../format-evaluation';
 import { EXIT_OK, InputError, UsageError, type CliIo } from '../io';
+import { selectBackendFrom, BACKEND_FLAGS } from '../options/backend-flags';
 import { readConfigFile, integerValue, stringValue } from '../options/cli-values';
 import { DATA_FLAGS, MODEL_FLAGS, parseOfficialFlags } from '../options/model-flags';
 import {
@@ -39,7 +40,7 @@ const RUN_FLAGS: Record<string, OptionSpec> = {
   },
   'cut-mode': { type: 'string', valueName: 'MODE', choices: ['CUT', 'cut', 'FastCUT', 'fastcut'], description: 'the official preset flag: same as --preset cut|fastcut (--CUT_mode)' },
   config: { type: 'string', valueName: 'FILE', description: 'a JSON object of options ({"QS_mode": "global", "ngf": 16}); the command line overrides it' },
-  backend: { type: 'string', valueName: 'NAME', choices: BACKEND_NAMES, default: 'auto', description: 'the TensorFlow.js backend to run on' },
+  ...BACKEND_FLAGS,
   seed: { type: 'string', valueName: 'N', description: 'seed of weight init, patch sampling and data order (default 0)' },
   'checkpoints-dir': { type: 'string', valueName: 'DIR', description: 'where run folders go (default ./checkpoints) (--checkpoints_dir)' },
   'max-dataset-size': { type: 'string', valueName: 'N', description: 'use at most N images per domain (--max_dataset_size)' },
@@ -52,7 +53,7 @@ const RUN_FLAGS: Record<string, OptionSpec> = {
 };
 
 /** Options a resumed run may still be given: where it is, how it runs, how it reports. */
-const RESUME_OPTIONS = ['name', 'checkpoints-dir', 'backend', 'print-freq', 'max-steps', 'resume', 'continue-train', 'help'];
+const RESUME_OPTIONS = ['name', 'checkpoints-dir', 'backend', 'threads', 'print-freq', 'max-steps', 'resume', 'continue-train', 'help'];
 
 export const trainCommand: Command = {
   name: 'train',
@@ -170,7 +171,7 @@ async function train({ values }: ParsedArgs, io: CliIo): Promise<number> {
   const maxSteps = integerValue(values, 'max-steps', 1);
   const { run } = saved;
 
-  const choice = await selectBackend(stringValue(values, 'backend') ?? 'auto');
+  const choice = await selectBackendFrom(values);
   io.stdout.write(`${describeBackendChoice(choice)}\n`);
 
   // The dataset is opened before anything is written, so that a bad --dataroot leaves no run folder behind.
@@ -252,6 +253,7 @@ async function train({ values }: ParsedArgs, io: CliIo): Promise<number> {
       const result = await evaluate(model.netG, images, { preprocess: run.preprocess, cropSize: run.cropSize });
       folder.appendLog({ event: 'eval', step: model.step, ...result, seconds: (performance.now() - evalStart) / 1000 });
       io.stdout.write(`\nscores on the test split, model vs the untranslated input:\n${formatEvaluation(result)}`);
+      if (run.dataroot === null) io.stdout.write(formatSynthGoals(result.model));
     }
     return EXIT_OK;
   } finally {

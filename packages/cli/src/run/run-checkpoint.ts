@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { loadStateDict, readSafetensors, saveSafetensors } from '@qsattn/core';
-import { CutModel, modelState, readCheckpointInfo, resolveModelOptions, restoreModelState, type CheckpointInfo } from '@qsattn/cut-model';
+import { readSafetensors, saveSafetensors } from '@qsattn/core';
+import { modelState, parseCheckpointInfo, restoreCheckpoint, type CheckpointInfo, type CutModel, type RestoredCheckpoint } from '@qsattn/cut-model';
 import type { UnalignedLoaderState } from '@qsattn/data';
 import { readInputFile } from '../fixture-file';
 import { InputError } from '../io';
@@ -29,14 +29,29 @@ export interface LoadedCheckpoint {
   loader: UnalignedLoaderState | null;
 }
 
+/** The loader's position as a checkpoint stores it, checked field by field (the loader checks it fits the dataset). */
+function parseLoaderState(text: string | undefined, path: string): UnalignedLoaderState | null {
+  if (text === undefined) return null;
+  let state: unknown;
+  try {
+    state = JSON.parse(text);
+  } catch {
+    throw new InputError(`${path}: its '${LOADER_KEY}' metadata is not JSON; the file is damaged`);
+  }
+  const s = state as Partial<UnalignedLoaderState> | null;
+  const count = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+  if (s === null || typeof s !== 'object' || !count(s.epoch) || !count(s.step) || typeof s.finetuning !== 'boolean' || typeof s.rng !== 'object' || s.rng === null) {
+    throw new InputError(`${path}: its '${LOADER_KEY}' metadata is not a data loader position; the file is damaged`);
+  }
+  return s as UnalignedLoaderState;
+}
+
 /** The checkpoint's bytes and description; a file that is not one of ours is an InputError naming it. */
 export async function readRunCheckpoint(path: string): Promise<{ bytes: Uint8Array; info: CheckpointInfo; loader: UnalignedLoaderState | null }> {
   const bytes = readInputFile(path);
   try {
     const { metadata } = readSafetensors(bytes, path);
-    const info = await readCheckpointInfo(bytes, path);
-    const loader = metadata[LOADER_KEY] === undefined ? null : (JSON.parse(metadata[LOADER_KEY]) as UnalignedLoaderState);
-    return { bytes, info, loader };
+    return { bytes, info: parseCheckpointInfo(metadata.qsattn, path), loader: parseLoaderState(metadata[LOADER_KEY], path) };
   } catch (err) {
     throw new InputError(`${(err as Error).message.split('\n')[0]}`);
   }
@@ -44,17 +59,19 @@ export async function readRunCheckpoint(path: string): Promise<{ bytes: Uint8Arr
 
 /** Builds the model a checkpoint describes and restores its whole training state. */
 export async function loadRunCheckpoint(path: string): Promise<LoadedCheckpoint> {
-  const { bytes, info, loader } = await readRunCheckpoint(path);
-  const tensors = await loadStateDict(bytes, { name: path, format: 'safetensors' });
-  let model: CutModel | undefined;
+  const bytes = readInputFile(path);
+  let restored: RestoredCheckpoint;
+  let loader: UnalignedLoaderState | null;
   try {
-    model = new CutModel(resolveModelOptions(info.options));
-    restoreModelState(model, tensors, info, path);
+    restored = await restoreCheckpoint(bytes, path);
   } catch (err) {
-    model?.dispose();
     throw new InputError((err as Error).message.split('\n')[0]);
-  } finally {
-    tf.dispose(Object.values(tensors));
   }
-  return { model, info, loader };
+  try {
+    loader = parseLoaderState(restored.metadata[LOADER_KEY], path);
+  } catch (err) {
+    restored.model.dispose();
+    throw err;
+  }
+  return { model: restored.model, info: restored.info, loader };
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { contentKept, domainChanged, psnr, ssim, toByteImage, toFloatImage, type ByteImage } from '@qsattn/data';
+import { compareWithTarget, contentKept, domainChanged, psnr, ssim, toByteImage, toFloatImage, type ByteImage } from '@qsattn/data';
 import { preprocessForTest, type TestImage, type TestPreprocess } from './datasets';
 
 /** Anything that translates NHWC images in [−1, 1]: a generator, a model, or the identity. */
@@ -45,7 +45,18 @@ export async function translateAll(
 
 /** Means over a test set of the dataset's measures of one translation. */
 export interface Scores {
-  /** PSNR (dB) and SSIM to the ground-truth translations (absent without targets). */
+  /**
+   * Against the ground-truth translations (absent without targets), blind to the stripes' phase (see
+   * compareWithTarget): object-mask IoU, luma contrast inside the target's object relative to the target's, and
+   * the mean absolute change of the background.
+   */
+  objectIoU?: number;
+  stripeContrast?: number;
+  backgroundChange?: number;
+  /**
+   * PSNR (dB) and SSIM to the ground-truth translations (absent without targets). Stripes in another phase than
+   * the target's score below the untranslated input here, so these do not say whether a translation is right.
+   */
   psnr?: number;
   ssim?: number;
   /** The synthetic dataset's measures: object kept (IoU of masks with the input), stripes shown. */
@@ -54,6 +65,9 @@ export interface Scores {
 }
 
 export const SCORE_NAMES: Record<keyof Scores, string> = {
+  objectIoU: 'object IoU with target',
+  stripeContrast: 'stripe contrast / target',
+  backgroundChange: 'background change',
   psnr: 'PSNR to target (dB)',
   ssim: 'SSIM to target',
   contentKept: 'content kept',
@@ -62,7 +76,7 @@ export const SCORE_NAMES: Record<keyof Scores, string> = {
 
 /** Accumulates `Scores` image by image. */
 export class ScoreSum {
-  private sums = { psnr: 0, ssim: 0, contentKept: 0, domainChanged: 0 };
+  private sums = { objectIoU: 0, stripeContrast: 0, backgroundChange: 0, psnr: 0, ssim: 0, contentKept: 0, domainChanged: 0 };
   private count = 0;
   private targets = 0;
 
@@ -72,6 +86,10 @@ export class ScoreSum {
     this.sums.domainChanged += domainChanged(output);
     if (target !== undefined) {
       this.targets++;
+      const compared = compareWithTarget(output, input, target);
+      this.sums.objectIoU += compared.objectIoU;
+      this.sums.stripeContrast += compared.stripeContrast;
+      this.sums.backgroundChange += compared.backgroundChange;
       // PSNR is infinite for an exact match; cap it at 100 dB so that a mean stays finite.
       this.sums.psnr += Math.min(100, psnr(output, target));
       this.sums.ssim += ssim(output, target);
@@ -86,6 +104,9 @@ export class ScoreSum {
     const n = Math.max(1, this.count);
     const scores: Scores = { contentKept: this.sums.contentKept / n, domainChanged: this.sums.domainChanged / n };
     if (this.targets === this.count && this.count > 0) {
+      scores.objectIoU = this.sums.objectIoU / n;
+      scores.stripeContrast = this.sums.stripeContrast / n;
+      scores.backgroundChange = this.sums.backgroundChange / n;
       scores.psnr = this.sums.psnr / n;
       scores.ssim = this.sums.ssim / n;
     }

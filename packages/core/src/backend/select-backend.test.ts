@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, test } from 'vitest';
 import '../testing/harness';
@@ -17,8 +18,11 @@ test('auto passes over the native backends when they are not installed and picks
   // No hardware adapter on the test machines: none at all, or SwiftShader (software) where VK_ICD_FILENAMES names it.
   expect(webgpu.ok).toBe(false);
   expect(webgpu.reason).toMatch(/^(no WebGPU adapter: install the `webgpu` package|only a software adapter, .*, software \(name it to use it anyway\))/);
+  // By default the wasm backend runs on every core (the pool has at most 8).
+  const threads = Math.min(8, availableParallelism());
+  expect(choice.threads).toBe(threads);
   expect(describeBackendChoice(choice)).toBe(
-    `backend wasm (passed over: tensorflow-gpu: not installed; webgpu: ${webgpu.reason}; tensorflow: not installed)`,
+    `backend wasm, ${threads} thread${threads === 1 ? '' : 's'} (passed over: tensorflow-gpu: not installed; webgpu: ${webgpu.reason}; tensorflow: not installed)`,
   );
 });
 

@@ -1,6 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { findWebGpuAdapter, formatAdapter, registerWebGpuBackend, WEBGPU_HELP } from './webgpu-adapter';
 import { checkWebGlPrecision, findWebGlRenderer } from './webgl-renderer';
+import { BackendError } from './errors';
+import { checkThreadCount, configureWasmThreads, wasmThreadsInUse } from './wasm-threads';
+
+export { BackendError };
 
 /** Backends the chooser knows. `auto` picks the fastest one that loads here. */
 export const BACKEND_NAMES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu', 'webgl', 'webgpu'] as const;
@@ -22,6 +26,17 @@ export interface BackendChoice {
   attempts: BackendAttempt[];
   /** For webgpu and webgl: the adapter or renderer it runs on, e.g. `google swiftshader (SwiftShader driver 5.0.0), software`. */
   adapter?: string;
+  /** The threads the wasm backend computes on (wasm only). */
+  threads?: number;
+}
+
+export interface SelectBackendOptions {
+  /**
+   * Threads for the wasm backend: a whole number from 1 up, at most 8 used; default: the running backend's
+   * count, else every core (up to 8). In Node more than one starts tfjs-backend-wasm's multithreaded build (see
+   * configureWasmThreads). Fixed once the backend has started: another count is then an error.
+   */
+  threads?: number;
 }
 
 /** The device a GPU backend would run on, found before it starts. */
@@ -107,7 +122,7 @@ function describe(err: unknown): string {
   return message.split('\n')[0];
 }
 
-async function tryCandidate(candidate: Candidate, auto: boolean): Promise<BackendAttempt & { adapter?: string }> {
+async function tryCandidate(candidate: Candidate, auto: boolean, threads: number | undefined): Promise<BackendAttempt & { adapter?: string }> {
   // The device first: tfjs's webgpu package registers its backend only where `navigator.gpu` already exists.
   let device: Device | undefined;
   if (candidate.device) {
@@ -129,6 +144,7 @@ async function tryCandidate(candidate: Candidate, auto: boolean): Promise<Backen
       return { name: candidate.name, ok: false, reason: describe(err) };
     }
   }
+  if (candidate.name === 'wasm') await configureWasmThreads(threads);
   if (tf.findBackendFactory(candidate.tfName) == null) {
     return { name: candidate.name, ok: false, reason: `package loaded but registered no '${candidate.tfName}' backend` };
   }
@@ -153,10 +169,6 @@ function installHint(candidate: Candidate): string {
   return isNode ? `npm i ${candidate.install}` : `import '${first}' in the page's bundle (after npm i ${first})`;
 }
 
-/** Error thrown for an unknown backend name or a backend that cannot run here. */
-export class BackendError extends Error {
-  override name = 'BackendError';
-}
 
 /**
  * Activates a tfjs backend. `auto` tries, in Node: tfjs-node-gpu, webgpu (through the `webgpu` package), tfjs-node
@@ -164,19 +176,22 @@ export class BackendError extends Error {
  * GPU backend only on a hardware adapter; named, it runs on a software one too (SwiftShader: tests, CI). The result
  * says which one was chosen, on which adapter, and why every earlier one was passed over.
  */
-export async function selectBackend(name: string = 'auto'): Promise<BackendChoice> {
+export async function selectBackend(name: string = 'auto', options: SelectBackendOptions = {}): Promise<BackendChoice> {
   if (!(BACKEND_NAMES as readonly string[]).includes(name)) {
     throw new BackendError(`unknown backend '${name}': choose one of ${BACKEND_NAMES.join(', ')}`);
   }
+  const threads = options.threads === undefined ? undefined : checkThreadCount(options.threads);
   const requested = name as BackendName;
   const order = requested === 'auto' ? AUTO_ORDER : [requested as Exclude<BackendName, 'auto'>];
   const attempts: BackendAttempt[] = [];
   for (const candidateName of order) {
-    const { adapter, ...attempt } = await tryCandidate(CANDIDATES[candidateName], requested === 'auto');
+    const { adapter, ...attempt } = await tryCandidate(CANDIDATES[candidateName], requested === 'auto', threads);
     attempts.push(attempt);
     if (attempt.ok) {
       await tf.ready();
-      return { name: tf.getBackend(), requested, attempts, ...(adapter ? { adapter } : {}) };
+      const active = tf.getBackend();
+      if (active === 'wasm') return { name: active, requested, attempts, threads: await wasmThreadsInUse() };
+      return { name: active, requested, attempts, ...(adapter ? { adapter } : {}) };
     }
   }
   const tried = attempts
@@ -191,10 +206,12 @@ export async function selectBackend(name: string = 'auto'): Promise<BackendChoic
 }
 
 /**
- * One line for logs: `backend wasm (passed over: tensorflow-gpu: not installed; webgpu: no WebGPU adapter: …)`, or
- * `backend webgpu on google swiftshader (SwiftShader driver 5.0.0), software`.
+ * One line for logs: `backend wasm, 2 threads (passed over: tensorflow-gpu: not installed; webgpu: no WebGPU
+ * adapter: …)`, or `backend webgpu on google swiftshader (SwiftShader driver 5.0.0), software`.
  */
 export function describeBackendChoice(choice: BackendChoice): string {
   const skipped = choice.attempts.filter((a) => !a.ok).map((a) => `${a.name}: ${a.reason}`);
-  return `backend ${choice.name}` + (choice.adapter ? ` on ${choice.adapter}` : '') + (skipped.length > 0 ? ` (passed over: ${skipped.join('; ')})` : '');
+  const threads = choice.threads === undefined ? '' : `, ${choice.threads} thread${choice.threads === 1 ? '' : 's'}`;
+  const adapter = choice.adapter === undefined ? '' : ` on ${choice.adapter}`;
+  return `backend ${choice.name}${threads}${adapter}` + (skipped.length > 0 ? ` (passed over: ${skipped.join('; ')})` : '');
 }

@@ -136,7 +136,8 @@ class Machine {
         return;
       case OP.APPENDS: {
         const items = this.popMark();
-        this.list(this.stack.length - 1).push(...items);
+        const list = this.list(this.stack.length - 1);
+        for (const item of items) list.push(item); // not push(...items): a long MARK run overflows the call stack
         return;
       }
       case OP.EMPTY_DICT:
@@ -257,6 +258,8 @@ class Machine {
 
   private advance(n: number): number {
     const start = this.position;
+    // A negative length (BINSTRING's is signed) would move the reader backwards: refused, or it could loop.
+    if (n < 0) throw this.error(`declares a negative length ${n} (malformed pickle)`);
     if (start + n > this.bytes.length) {
       const name = OPCODE_NAMES.get(this.bytes[this.opcodeStart]) ?? 'opcode';
       throw this.error(`ends inside ${name}, the pickle is cut short (file truncated?)`);
@@ -314,18 +317,27 @@ class Machine {
     return this.stack.splice(mark);
   }
 
+  /** An item below the top that an opcode works on must exist, and must not lie below the current MARK. */
+  private checkIndex(index: number): void {
+    if (index < 0 || index < (this.marks[this.marks.length - 1] ?? 0)) {
+      throw this.error('works on an item the stack does not hold (malformed pickle)');
+    }
+  }
+
   private memoGet(key: number): unknown {
     if (!this.memo.has(key)) throw this.error(`reads memo slot ${key}, which was never written (malformed pickle)`);
     return this.memo.get(key);
   }
 
   private list(index: number): unknown[] {
+    this.checkIndex(index);
     const target = this.stack[index];
     if (!Array.isArray(target) || isPickleTuple(target)) throw this.error(`appends to ${describe(target)}, not a list`);
     return target;
   }
 
   private dict(index: number): PickleDict {
+    this.checkIndex(index);
     const target = this.stack[index];
     if (!(target instanceof PickleDict)) throw this.error(`sets an item of ${describe(target)}, not a dict`);
     return target;
@@ -354,6 +366,7 @@ function hex(byte: number): string {
 /** A short description of a pickled value, for errors. */
 export function describe(value: unknown): string {
   if (value === null) return 'None';
+  if (value === undefined) return 'nothing';
   if (value instanceof PickleDict) return 'a dict';
   if (isPickleTuple(value)) return `a tuple of ${value.length}`;
   if (Array.isArray(value)) return `a list of ${value.length}`;

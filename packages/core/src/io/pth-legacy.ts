@@ -62,6 +62,7 @@ export function readPthLegacy(bytes: Uint8Array, source: string): RawTensorMap {
     collectTensors(main.value, source),
     (storage) => data.get(storage.key) ?? new Uint8Array(0),
     source,
+    bytes.length,
   );
 }
 

@@ -31,6 +31,7 @@ export function readPthZip(bytes: Uint8Array, source: string): RawTensorMap {
       return archive.read(entry);
     },
     source,
+    bytes.length,
   );
   if (!archive.complete) {
     throw new WeightFileError(

@@ -88,6 +88,8 @@ function headerEntries(header: Record<string, unknown>, dataLength: number, sour
   const entries: HeaderEntry[] = [];
   for (const [name, info] of Object.entries(header)) {
     if (name === METADATA_KEY) continue;
+    // JSON.parse makes '__proto__' an own key, but assigning it to the tensor map would set its prototype.
+    if (name === '__proto__') throw new WeightFileError(source, "has a tensor named '__proto__', which is not allowed");
     const { dtype, shape, data_offsets: offsets } = (info ?? {}) as Record<string, unknown>;
     if (!isRawDtype(dtype)) {
       throw new WeightFileError(source, `has dtype ${JSON.stringify(dtype)}; valid: ${RAW_DTYPES.join(', ')}`, name);

@@ -37,6 +37,6 @@ export function checkStateDictShapes(
   }
   if (problems.length > 0) {
     const count = problems.length === 1 ? '1 tensor does' : `${problems.length} tensors do`;
-    throw new WeightFileError(source, `${count} not match the expected shapes:\n  ${problems.join('\n  ')}`);
+    throw WeightFileError.list(source, `${count} not match the expected shapes:`, problems);
   }
 }

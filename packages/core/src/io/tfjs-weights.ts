@@ -36,8 +36,7 @@ export async function encodeTfjsWeights(tensors: tf.NamedTensorMap): Promise<Tfj
 
 /** Decodes a manifest and its shards into tensors. `source` names them in errors. */
 export function decodeTfjsWeights(files: TfjsWeightFiles, source = 'tfjs weights'): tf.NamedTensorMap {
-  const groups = files.manifest?.weightsManifest;
-  if (!Array.isArray(groups)) throw new WeightFileError(source, 'has no weightsManifest list');
+  const groups = checkManifest(files.manifest?.weightsManifest, source);
   const specs = groups.flatMap((group) => group.weights);
   const shards = groups.flatMap((group) =>
     group.paths.map((path) => {
@@ -54,7 +53,8 @@ export function decodeTfjsWeights(files: TfjsWeightFiles, source = 'tfjs weights
   }
   let needed = 0;
   for (const spec of specs) {
-    const itemSize = STORED_BYTES[spec.quantization?.dtype ?? spec.dtype];
+    const stored = spec.quantization?.dtype ?? spec.dtype;
+    const itemSize = Object.hasOwn(STORED_BYTES, stored) ? STORED_BYTES[stored] : undefined;
     if (itemSize === undefined) {
       throw new WeightFileError(
         source,
@@ -71,7 +71,52 @@ export function decodeTfjsWeights(files: TfjsWeightFiles, source = 'tfjs weights
       );
     }
   }
-  return tf.io.decodeWeights(data.buffer, specs);
+  try {
+    return tf.io.decodeWeights(data.buffer, specs);
+  } catch (e) {
+    throw new WeightFileError(source, `cannot be decoded (${(e as Error).message.split('\n')[0]})`);
+  }
+}
+
+const isDimension = (d: unknown): boolean => Number.isSafeInteger(d) && (d as number) >= 0;
+
+/**
+ * Checks the manifest's structure before anything trusts it: a list of groups, each with shard `paths` and
+ * `weights` specs having a unique name, a shape of integers >= 0, and quantization parameters where needed.
+ */
+function checkManifest(groups: unknown, source: string): tf.io.WeightsManifestConfig {
+  if (!Array.isArray(groups)) throw new WeightFileError(source, 'has no weightsManifest list');
+  const names = new Set<string>();
+  groups.forEach((group: Partial<tf.io.WeightsManifestConfig[number]> | null, g) => {
+    const where = `weightsManifest[${g}]`;
+    if (group === null || typeof group !== 'object') throw new WeightFileError(source, `has ${where} that is not an object`);
+    if (!Array.isArray(group.paths) || !group.paths.every((p: unknown) => typeof p === 'string')) {
+      throw new WeightFileError(source, `has ${where}.paths that is not a list of file names`);
+    }
+    if (!Array.isArray(group.weights)) throw new WeightFileError(source, `has ${where}.weights that is not a list`);
+    for (const spec of group.weights as unknown[]) {
+      const { name, shape, quantization } = (spec ?? {}) as Partial<tf.io.WeightsManifestEntry>;
+      if (typeof name !== 'string') throw new WeightFileError(source, `has a weight in ${where} without a name`);
+      if (name === '__proto__') throw new WeightFileError(source, "has a weight named '__proto__', which is not allowed");
+      if (names.has(name)) throw new WeightFileError(source, 'is listed twice', name);
+      names.add(name);
+      if (!Array.isArray(shape) || !shape.every(isDimension)) {
+        throw new WeightFileError(source, `has shape ${JSON.stringify(shape)}; expected a list of integers >= 0`, name);
+      }
+      if (quantization !== undefined) {
+        const { dtype, scale, min } = (quantization ?? {}) as Partial<NonNullable<tf.io.WeightsManifestEntry['quantization']>>;
+        const linear = dtype === 'uint8' || dtype === 'uint16';
+        if (!(linear || dtype === 'float16') || (linear && !(Number.isFinite(scale) && Number.isFinite(min)))) {
+          throw new WeightFileError(
+            source,
+            `has quantization ${JSON.stringify(quantization)}; expected uint8 or uint16 with a finite scale and min, or float16`,
+            name,
+          );
+        }
+      }
+    }
+  });
+  return groups as tf.io.WeightsManifestConfig;
 }
 
 /**
@@ -112,7 +157,7 @@ async function previousShards(manifestPath: string): Promise<string[]> {
 
 /** Loads the tensors `saveTfjsWeights` saved in `dir` (or any weights-only manifest there). Node only. */
 export async function loadTfjsWeights(dir: string): Promise<tf.NamedTensorMap> {
-  const { join } = await nodePath();
+  const { isAbsolute, join } = await nodePath();
   const manifestPath = join(dir, TFJS_WEIGHTS_MANIFEST);
   let manifest: TfjsWeightsJson;
   try {
@@ -121,9 +166,13 @@ export async function loadTfjsWeights(dir: string): Promise<tf.NamedTensorMap> {
     if (e instanceof WeightFileError) throw e;
     throw new WeightFileError(manifestPath, `is not valid JSON (${(e as Error).message})`);
   }
-  if (!Array.isArray(manifest.weightsManifest)) throw new WeightFileError(manifestPath, 'has no weightsManifest list');
+  const groups = checkManifest(manifest?.weightsManifest, manifestPath);
   const shards: Record<string, Uint8Array> = {};
-  for (const path of manifest.weightsManifest.flatMap((group) => group.paths)) {
+  for (const path of groups.flatMap((group) => group.paths)) {
+    // Shards lie in the manifest's folder (or below it): a manifest must not make us read files elsewhere.
+    if (isAbsolute(path) || path.split(/[\\/]/).includes('..')) {
+      throw new WeightFileError(manifestPath, `lists the shard '${path}', outside its folder`);
+    }
     shards[path] = await readFileBytes(join(dir, path));
   }
   await ensureBackend();

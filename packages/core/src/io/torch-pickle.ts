@@ -13,6 +13,11 @@ import {
   type RawTensorMap,
 } from './raw-tensor';
 
+/** Deepest nesting of dicts and lists accepted: Python's default recursion limit, beyond which torch.save fails. */
+const MAX_NESTING = 1000;
+/** Values visited at most when collecting tensors (shared containers are walked once per reference). */
+const MAX_VISITS = 1_000_000;
+
 /** `torch.<X>Storage` classes (markers of the element type in a storage's persistent id). */
 const STORAGE_DTYPES: Record<string, RawDtype> = {
   FloatStorage: 'F32',
@@ -125,12 +130,26 @@ export function collectTensors(root: unknown, source: string): Map<string, Tenso
     throw new WeightFileError(source, `holds ${describe(root)} at the top level, not a dict of tensors (a state dict)`);
   }
   const found = new Map<string, TensorRef>();
-  const visit = (value: unknown, name: string): void => {
+  // Walked with an explicit stack, not recursion: a pickle can nest containers arbitrarily deep, or make a
+  // container hold itself through the memo. Python cannot pickle beyond its recursion limit (1000) either.
+  const pending: { value: unknown; name: string; depth: number }[] = [{ value: root, name: '', depth: 0 }];
+  let visits = 0;
+  while (pending.length > 0) {
+    const { value, name, depth } = pending.pop()!;
+    if (++visits > MAX_VISITS) {
+      throw new WeightFileError(source, `holds more than ${MAX_VISITS} values once shared containers are expanded (malformed or hostile pickle)`);
+    }
     if (value instanceof TensorRef) {
+      if (name === '__proto__') throw new WeightFileError(source, "has a tensor named '__proto__', which is not allowed");
       if (found.has(name))
         throw new WeightFileError(source, 'appears twice once nested names are joined with dots', name);
       found.set(name, value);
-    } else if (value instanceof PickleDict) {
+      continue;
+    }
+    const children: { value: unknown; name: string; depth: number }[] = [];
+    const child = (key: string | number, item: unknown) =>
+      children.push({ value: item, name: name === '' ? String(key) : `${name}.${key}`, depth: depth + 1 });
+    if (value instanceof PickleDict) {
       for (const [key, item] of value.entries) {
         if (typeof key !== 'string' && typeof key !== 'number') {
           throw new WeightFileError(
@@ -138,13 +157,16 @@ export function collectTensors(root: unknown, source: string): Map<string, Tenso
             `has a dict key that is ${describe(key)}, not a string${name ? ` under '${name}'` : ''}`,
           );
         }
-        visit(item, name === '' ? String(key) : `${name}.${key}`);
+        child(key, item);
       }
     } else if (Array.isArray(value)) {
-      value.forEach((item, i) => visit(item, name === '' ? String(i) : `${name}.${i}`));
+      value.forEach((item, i) => child(i, item));
     }
-  };
-  visit(root, '');
+    if (children.length > 0 && depth + 1 > MAX_NESTING) {
+      throw new WeightFileError(source, `nests containers deeper than ${MAX_NESTING} levels at '${name}' (a container holding itself?)`);
+    }
+    for (let i = children.length - 1; i >= 0; i--) pending.push(children[i]);
+  }
   return found;
 }
 
@@ -218,15 +240,37 @@ function gather(
   }
 }
 
-/** Materialises every tensor of `refs`, reading each storage's bytes once through `storageBytes`. */
+/**
+ * Tensors may come out larger than their file (tensors sharing a storage each get a copy; stride-0 views
+ * expand), but not without bound: beyond this multiple of the file (plus a margin) a checkpoint is refused,
+ * so that a few bytes declaring a [10⁹] expanded view cannot make the reader allocate gigabytes.
+ */
+const MAX_EXPANSION = 8;
+const EXPANSION_MARGIN = 64 * 2 ** 20;
+
+/**
+ * Materialises every tensor of `refs`, reading each storage's bytes once through `storageBytes`.
+ * `fileBytes` is the size of the checkpoint, which bounds what it may expand to.
+ */
 export function materialiseAll(
   refs: ReadonlyMap<string, TensorRef>,
   storageBytes: (storage: StorageRef) => Uint8Array,
   source: string,
+  fileBytes: number,
 ): RawTensorMap {
   const cache = new Map<string, Uint8Array>();
   const tensors: RawTensorMap = {};
+  const budget = MAX_EXPANSION * fileBytes + EXPANSION_MARGIN;
+  let total = 0;
   for (const [name, ref] of refs) {
+    total += elementCount(ref.shape) * bytesPerElement(ref.storage.dtype);
+    if (total > budget) {
+      throw new WeightFileError(
+        source,
+        `would expand to more than ${budget} bytes of tensors from a ${fileBytes}-byte file (shape [${ref.shape}] of a ${ref.storage.numel}-element storage); refusing a malformed or hostile checkpoint`,
+        name,
+      );
+    }
     let bytes = cache.get(ref.storage.key);
     if (bytes === undefined) {
       bytes = storageBytes(ref.storage);

@@ -14,6 +14,14 @@ const ZIP64_EXTRA_ID = 0x0001;
 const MAX_COMMENT = 0xffff;
 
 const METHODS: Record<number, string> = { 0: 'STORED', 8: 'DEFLATE' };
+/** DEFLATE expands at most about 1032:1; an entry claiming more is lying about its size. */
+const DEFLATE_MAX_RATIO = 1032;
+/**
+ * All inflated entries together may hold at most this multiple of the file (plus a margin): PyTorch stores its
+ * entries uncompressed, and a compression bomb must not make the reader allocate gigabytes.
+ */
+const INFLATE_BUDGET_RATIO = 16;
+const INFLATE_BUDGET_MARGIN = 16 * 2 ** 20;
 
 export interface ZipEntry {
   name: string;
@@ -28,6 +36,9 @@ export interface ZipEntry {
 }
 
 export class ZipArchive {
+  /** Bytes inflated so far, against the budget of `INFLATE_BUDGET_RATIO`. */
+  private inflated = 0;
+
   /**
    * @param complete false when the file had no end-of-central-directory record and the entries were
    *   recovered by walking the local headers: the file was cut short, and the last entries' data may be too.
@@ -68,10 +79,22 @@ export class ZipArchive {
       return this.bytes.subarray(start);
     }
     const stored = this.bytes.subarray(start, end);
+    if (entry.method === 8) this.claimInflated(entry, fail);
     const data = entry.method === 0 ? stored : inflate(stored, entry.size, fail);
     if (data.length !== entry.size) throw fail(`holds ${data.length} bytes, its header says ${entry.size}`);
     if (crc32(data) !== entry.crc32) throw fail('fails its CRC-32 check (file corrupted)');
     return data;
+  }
+
+  private claimInflated(entry: ZipEntry, fail: (message: string) => Error): void {
+    if (entry.size > DEFLATE_MAX_RATIO * entry.compressedSize + 64) {
+      throw fail(`claims ${entry.size} bytes from ${entry.compressedSize} compressed, more than DEFLATE can expand to (file corrupted)`);
+    }
+    const budget = INFLATE_BUDGET_RATIO * this.bytes.length + INFLATE_BUDGET_MARGIN;
+    this.inflated += entry.size;
+    if (this.inflated > budget) {
+      throw fail(`would inflate the archive's entries past ${budget} bytes from a ${this.bytes.length}-byte file; refusing a compression bomb`);
+    }
   }
 }
 
@@ -151,10 +174,30 @@ export function readZip(bytes: Uint8Array, source: string): ZipArchive {
       compressedSize: take(compressedSize),
       localHeaderOffset: take(localHeaderOffset),
     };
+    if (entries.has(name)) throw fail(`has two entries named '${name}'`);
     entries.set(name, entry);
     position = next;
   }
+  checkNoOverlap(bytes, entries, source);
   return new ZipArchive(source, bytes, entries, true);
+}
+
+/**
+ * Refuses entries whose data overlap (the trick of zip bombs that point many entries at one stream): each
+ * entry's local header must start past the end of the previous one's data.
+ */
+function checkNoOverlap(bytes: Uint8Array, entries: ReadonlyMap<string, ZipEntry>, source: string): void {
+  const spans = [...entries.values()]
+    .map((entry) => {
+      const dataStart = localDataStart(bytes, entry.localHeaderOffset, (m) => new WeightFileError(source, `zip entry '${entry.name}' ${m}`));
+      return { name: entry.name, start: entry.localHeaderOffset, end: dataStart + entry.compressedSize };
+    })
+    .sort((a, b) => a.start - b.start);
+  for (let i = 1; i < spans.length; i++) {
+    if (spans[i].start < spans[i - 1].end) {
+      throw new WeightFileError(source, `has zip entries '${spans[i - 1].name}' and '${spans[i].name}' whose data overlap (corrupted zip, or a zip bomb)`);
+    }
+  }
 }
 
 function findEndOfCentralDirectory(view: DataView): number {
@@ -219,6 +262,7 @@ function walkLocalHeaders(bytes: Uint8Array, view: DataView, source: string): Ma
       compressedSize: view.getUint32(position + 18, true),
       localHeaderOffset: position,
     };
+    if (entries.has(name)) throw fail(`has two entries named '${name}'`);
     let next: number;
     if (flags & 8) {
       const descriptor = findDataDescriptor(view, dataStart);

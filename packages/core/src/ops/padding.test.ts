@@ -2,7 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, test } from 'vitest';
 import { checkOp, TEST_BACKENDS, useBackend } from '../testing/harness';
 import { reflectionPadRef, replicationPadRef } from '../testing/reference';
-import { reflectionPad } from './reflection-pad';
+import { reflectionPad, reflectionPadGradByOps } from './reflection-pad';
+import { REFLECTION_PAD_GRAD } from '../kernels/shared/reflection-pad-grad';
+import { testValues } from '../testing/harness';
 import { replicationPad } from './replication-pad';
 
 const cases: { name: string; x: number[]; sides: [number, number, number, number] }[] = [
@@ -20,6 +22,24 @@ describe.each(TEST_BACKENDS)('padding on %s', (backend) => {
       reference: (x) => reflectionPadRef(x, c.sides),
     });
   });
+
+  test.each([...cases, { name: 'wide pads, one side', x: [2, 9, 8, 5], sides: [0, 4, 7, 0] as [number, number, number, number] }])(
+    'reflectionPad $name: the fused gradient kernel equals the op chain bit for bit',
+    async (c) => {
+      await useBackend(backend);
+      expect(tf.getKernel(REFLECTION_PAD_GRAD, backend)).toBeDefined();
+      const [n, h, w, ch] = c.x;
+      const [left, right, top, bottom] = c.sides;
+      const dy = tf.tensor4d(Float32Array.from(testValues(n * (h + top + bottom) * (w + left + right) * ch, 7)), [n, h + top + bottom, w + left + right, ch]);
+      const x = tf.zeros([n, h, w, ch]) as tf.Tensor4D;
+      const fused = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(reflectionPad(t as tf.Tensor4D, c.sides), dy)))(x);
+      const byOps = reflectionPadGradByOps(dy, { left, right, top, bottom });
+      expect(fused.shape).toEqual(byOps.shape);
+      const [a, b] = [fused.dataSync(), byOps.dataSync()];
+      expect(a.every((v, i) => v === b[i])).toBe(true);
+      tf.dispose([dy, x, fused, byOps]);
+    },
+  );
 
   test.each(cases)('replicationPad $name', async (c) => {
     await useBackend(backend);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { REFLECTION_PAD_GRAD } from '../kernels/shared/reflection-pad-grad';
 import { assertRank4, type Padding2d, type Sides, toSides } from './pair';
 
 /**
@@ -25,6 +26,11 @@ function foldReflected(dy: tf.Tensor4D, before: number, after: number, axis: 1 |
   if (before > 0) parts.push(padAxis(tf.reverse(sliceAxis(0, before), axis), 1, inner - 1 - before));
   if (after > 0) parts.push(padAxis(tf.reverse(sliceAxis(before + inner, after), axis), inner - 1 - after, 1));
   return tf.addN(parts);
+}
+
+/** The gradient by tfjs ops, for backends without the fused kernel (kernels/shared/reflection-pad-grad.ts). */
+export function reflectionPadGradByOps(dy: tf.Tensor4D, sides: Sides): tf.Tensor4D {
+  return foldReflected(foldReflected(dy, sides.top, sides.bottom, 1), sides.left, sides.right, 2);
 }
 
 function checkSides(x: tf.Tensor4D, sides: Sides): void {
@@ -54,7 +60,9 @@ function reflectionPad_(x: tf.Tensor4D, padding: Padding2d): tf.Tensor4D {
     ], 'reflect');
     // In a tidy: tfjs runs a custom gradient outside one, so its temporaries would live until backprop ends.
     const gradFunc = (dy: tf.Tensor): tf.Tensor =>
-      tf.tidy(() => foldReflected(foldReflected(dy as tf.Tensor4D, sides.top, sides.bottom, 1), sides.left, sides.right, 2));
+      tf.getKernel(REFLECTION_PAD_GRAD, tf.getBackend()) != null
+        ? tf.engine().runKernel(REFLECTION_PAD_GRAD, { dy }, { ...sides } as unknown as tf.NamedAttrMap) as tf.Tensor
+        : tf.tidy(() => reflectionPadGradByOps(dy as tf.Tensor4D, sides));
     return { value, gradFunc };
   });
   return pad(x) as tf.Tensor4D;

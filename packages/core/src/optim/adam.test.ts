@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, test } from 'vitest';
-import { TEST_BACKENDS, useBackend } from '../testing/harness';
+import { adamUpdateConfigs, ADAM_UPDATE } from '../kernels/shared/adam-update';
+import { TEST_BACKENDS, testValues, useBackend } from '../testing/harness';
 import { TorchAdam } from './adam';
 
 /** torch.optim.Adam written out in float64 for a scalar parameter. */
@@ -53,5 +54,39 @@ describe.each(TEST_BACKENDS)('TorchAdam on %s', (backend) => {
     opt.dispose();
     p.dispose();
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  test('the fused update kernel gives the op chain’s parameters and moments bit for bit', async () => {
+    await useBackend(backend);
+    const size = 5000; // below FUSED_ADAM_MAX_SIZE
+    // Gradients over many magnitudes, some exactly zero.
+    const gradAt = (step: number) =>
+      tf.tensor1d(Float32Array.from(testValues(size, 10 + step), (u, i) => (i % 97 === 0 ? 0 : u * 10 ** ((i % 13) - 8))));
+    const run = () => {
+      const initial = tf.tensor1d(Float32Array.from(testValues(size, 3)));
+      const p = tf.variable(initial);
+      initial.dispose();
+      const opt = new TorchAdam(new Map([['w', p]]), { lr: 2e-4, beta1: 0.5, beta2: 0.999 });
+      for (let step = 0; step < 4; step++) {
+        const g = gradAt(step);
+        opt.apply({ w: g });
+        g.dispose();
+      }
+      const { firstMoment, secondMoment } = opt.getState();
+      const out = [p, firstMoment.w, secondMoment.w].map((t) => t.dataSync().slice());
+      tf.dispose([firstMoment.w, secondMoment.w]);
+      opt.dispose();
+      p.dispose();
+      return out;
+    };
+    expect(tf.getKernel(ADAM_UPDATE, backend)).toBeDefined();
+    const fused = run();
+    tf.unregisterKernel(ADAM_UPDATE, backend);
+    try {
+      const chain = run();
+      fused.forEach((values, k) => expect(values.every((x, i) => Object.is(x, chain[k][i])), ['p', 'm', 'v'][k]).toBe(true));
+    } finally {
+      tf.registerKernel(adamUpdateConfigs.find((c) => c.backendName === backend)!);
+    }
   });
 });

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { ADAM_UPDATE, type AdamUpdateAttrs } from '../kernels/shared/adam-update';
 
 export interface AdamOptions {
   lr: number;
@@ -14,6 +15,9 @@ export interface AdamState {
   firstMoment: tf.NamedTensorMap;
   secondMoment: tf.NamedTensorMap;
 }
+
+/** Parameters up to this many elements are updated by the fused kernel where there is one. */
+export const FUSED_ADAM_MAX_SIZE = 16384;
 
 function zeroVariable(like: tf.Tensor): tf.Variable {
   const zeros = tf.zerosLike(like);
@@ -57,11 +61,24 @@ export class TorchAdam {
     const bc1 = 1 - this.beta1 ** this.stepCount;
     const bc2Sqrt = Math.sqrt(1 - this.beta2 ** this.stepCount);
     const stepSize = this.lr / bc1;
+    // On wasm and cpu, small parameters take one kernel (kernels/shared/adam-update.ts), bit-identical to the chain
+    // below: its JS loop beats thirteen kernel calls up to about FUSED_ADAM_MAX_SIZE elements, and loses to wasm's
+    // SIMD kernels beyond.
+    const fused = tf.getKernel(ADAM_UPDATE, tf.getBackend()) != null;
+    const attrs: AdamUpdateAttrs = { beta1: this.beta1, beta2: this.beta2, eps: this.eps, stepSize, bc2Sqrt };
     for (const [name, g] of Object.entries(grads)) {
       const p = this.params.get(name);
       if (p == null) throw new Error(`TorchAdam: gradient for unknown parameter '${name}'`);
       const m = this.m.get(name)!;
       const v = this.v.get(name)!;
+      if (fused && g.dtype === 'float32' && g.size <= FUSED_ADAM_MAX_SIZE) {
+        const updated = tf.engine().runKernel(ADAM_UPDATE, { p, m, v, g }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+        p.assign(updated[0]);
+        m.assign(updated[1]);
+        v.assign(updated[2]);
+        tf.dispose(updated);
+        continue;
+      }
       tf.tidy(() => {
         m.assign(tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1)));
         v.assign(tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2)));

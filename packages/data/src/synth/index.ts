@@ -13,7 +13,7 @@ export {
   type SynthStyle,
 } from './scene';
 export { synthDataset, resolveSynthOptions, type SynthDataset, type SynthImage, type SynthOptions } from './synth-dataset';
-export { contentKept, domainChanged, objectMask } from './measures';
+export { compareWithTarget, contentKept, domainChanged, objectMask, type TargetMeasures } from './measures';
 export { psnr, ssim } from '../metrics';
 export { toUnitImage, type ImageInput, type UnitImage } from '../image-input';
 export {

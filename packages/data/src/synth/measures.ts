@@ -121,3 +121,82 @@ export function domainChanged(output: ImageInput, size?: number): number {
   }
   return Math.min(1, Math.max(0, best));
 }
+
+/** A translation compared with its ground truth by measures that do not punish a stripe phase. */
+export interface TargetMeasures {
+  /** IoU of the object masks (`objectMask`) of the output and the target: the object kept in place and shape. */
+  objectIoU: number;
+  /**
+   * The output's luma standard deviation inside the target's object divided by the target's own there: about 1
+   * when striped as strongly as the target (in any phase), 0 when flat.
+   */
+  stripeContrast: number;
+  /**
+   * The mean absolute change from the input (over RGB, on [0, 1]) of the pixels more than one pixel away from the
+   * target's object: 0 when the background is left alone.
+   */
+  backgroundChange: number;
+}
+
+/** `TargetMeasures` of one translation, from the output, the input it was made from, and the target. */
+export function compareWithTarget(output: ImageInput, input: ImageInput, target: ImageInput): TargetMeasures {
+  const out = toUnitImage(output, 'output');
+  const inp = toUnitImage(input, 'input');
+  const tgt = toUnitImage(target, 'target');
+  for (const [im, what] of [[out, 'output'], [inp, 'input'], [tgt, 'target']] as const) rgbOnly(im, what);
+  checkSameShape(out, inp, ['output', 'input']);
+  checkSameShape(out, tgt, ['output', 'target']);
+  const outMask = maskOf(out);
+  const targetMask = maskOf(tgt);
+  let intersection = 0;
+  let union = 0;
+  for (let i = 0; i < outMask.length; i++) {
+    intersection += outMask[i] & targetMask[i];
+    union += outMask[i] | targetMask[i];
+  }
+  const near = dilate(targetMask, out.width, out.height);
+  let change = 0;
+  let background = 0;
+  for (let i = 0; i < near.length; i++) {
+    if (near[i]) continue;
+    for (let c = 0; c < 3; c++) change += Math.abs(out.data[3 * i + c] - inp.data[3 * i + c]);
+    background++;
+  }
+  const targetStd = lumaStd(tgt, targetMask);
+  return {
+    objectIoU: union === 0 ? 1 : intersection / union,
+    stripeContrast: targetStd === 0 ? 1 : lumaStd(out, targetMask) / targetStd,
+    backgroundChange: background === 0 ? 0 : change / (3 * background),
+  };
+}
+
+/** The mask grown by one pixel in every direction (3×3). */
+function dilate(mask: Uint8Array, width: number, height: number): Uint8Array {
+  const grown = new Uint8Array(mask.length);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (!mask[y * width + x]) continue;
+      for (let v = Math.max(0, y - 1); v <= Math.min(height - 1, y + 1); v++) {
+        for (let u = Math.max(0, x - 1); u <= Math.min(width - 1, x + 1); u++) grown[v * width + u] = 1;
+      }
+    }
+  }
+  return grown;
+}
+
+/** The standard deviation of the image's luma over the mask's pixels (0 for an empty mask). */
+function lumaStd(im: UnitImage, mask: Uint8Array): number {
+  let n = 0;
+  let sum = 0;
+  let sumSquares = 0;
+  for (let i = 0; i < mask.length; i++) {
+    if (!mask[i]) continue;
+    const y = luma(im.data[3 * i], im.data[3 * i + 1], im.data[3 * i + 2]);
+    n++;
+    sum += y;
+    sumSquares += y * y;
+  }
+  if (n === 0) return 0;
+  const mean = sum / n;
+  return Math.sqrt(Math.max(0, sumSquares / n - mean * mean));
+}

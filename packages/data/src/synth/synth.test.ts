@@ -7,7 +7,7 @@ import { decodeImageFile } from '../decode';
 import { toFloatImage } from '../image';
 import { tempDir } from '../testing/images';
 import { openUnalignedDataset } from '../unaligned-dataset';
-import { contentKept, domainChanged, objectMask } from './measures';
+import { compareWithTarget, contentKept, domainChanged, objectMask } from './measures';
 import { sceneMask } from './scene';
 import { synthDataset } from './synth-dataset';
 import { writeSynthDataset, type WriteSynthProgress } from './write-synth-dataset';
@@ -79,6 +79,31 @@ describe('synthDataset', () => {
       for (let p = 0; p < found.length; p++) [inter, union] = [inter + (found[p] & truth[p]), union + (found[p] | truth[p])];
       expect(inter / union).toBeGreaterThan(0.9);
     }
+  });
+
+  test('compared with the target: the target itself scores perfectly, the input fails on stripes, a shifted phase does not matter', () => {
+    for (let i = 0; i < 6; i++) {
+      const [input, target] = [data.testA[i].image, data.testATarget[i].image];
+      expect(compareWithTarget(target, input, target)).toEqual({ objectIoU: 1, stripeContrast: 1, backgroundChange: 0 });
+      // The untranslated input keeps object and background but has no stripes (flat colour: contrast near 0).
+      const identity = compareWithTarget(input, input, target);
+      expect(identity.objectIoU).toBeGreaterThan(0.85);
+      expect(identity.stripeContrast).toBeLessThan(0.1);
+      expect(identity.backgroundChange).toBe(0);
+    }
+    // Stripes in the other phase (light and dark swapped inside the object) are as good as the target's.
+    const [input, target, scene] = [data.testA[2].image, data.testATarget[2].image, data.testA[2].scene];
+    const swapped = target.data.slice();
+    const mask = sceneMask(scene);
+    for (let p = 0; p < mask.length; p++) if (mask[p]) for (let c = 0; c < 3; c++) swapped[3 * p + c] = 255 - target.data[3 * p + c];
+    const shifted = compareWithTarget({ ...target, data: swapped }, input, target);
+    expect(shifted.objectIoU).toBeGreaterThan(0.95);
+    expect(shifted.stripeContrast).toBeGreaterThan(0.9);
+    expect(shifted.backgroundChange).toBe(0);
+    // A brightened background counts, the object region does not.
+    const brighter = target.data.map((v, k) => (mask[Math.floor(k / 3)] ? v : Math.min(255, v + 10)));
+    expect(compareWithTarget({ ...target, data: brighter }, input, target).backgroundChange).toBeCloseTo(10 / 255, 2);
+    expect(() => compareWithTarget(target, input, { ...target, width: 32, data: target.data.slice(0, 32 * 64 * 3) })).toThrow(/target/);
   });
 
   test('the measures take generator outputs: tensors in [−1, 1], [H, W, C] or [1, H, W, C]; noise is not stripes', async () => {

@@ -1,0 +1,19 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  resolve: {
+    alias: {
+      '@qsattn/core': fileURLToPath(new URL('../core/src/index.ts', import.meta.url)),
+      '@qsattn/data/synth': fileURLToPath(new URL('../data/src/synth/index.ts', import.meta.url)),
+      '@qsattn/data': fileURLToPath(new URL('../data/src/index.ts', import.meta.url)),
+    },
+  },
+  test: {
+    include: ['src/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 300_000,
+    pool: 'forks',
+    server: { deps: { inline: [/@tensorflow\/tfjs-core\/dist\/(?!tf-core)/] } },
+  },
+});
