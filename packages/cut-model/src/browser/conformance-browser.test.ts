@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { bundleForBrowser, findChromium, launchChromium, serve, type Browser } from '../testing/browser';
+import { bundleForBrowser, findChromium, launchChromium, serve, type Browser } from '../../../core/src/testing/browser';
 import { TESTDATA } from '../testing/fixtures';
 
 const chromium = findChromium();
