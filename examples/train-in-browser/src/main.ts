@@ -23,14 +23,25 @@ interface Settings {
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 
-function readSettings(): Settings {
+const FIELDS = ['backend', 'steps', 'size', 'ngf', 'every', 'seed'] as const;
+
+/** Fills the form from the URL's query, so that the page shows the settings it runs with. */
+function applyQuery(): void {
   const query = new URLSearchParams(location.search);
-  const number = (name: string, fallback: number): number => {
-    const value = Number(query.get(name) ?? ($(name) as HTMLInputElement | null)?.value ?? fallback);
+  for (const name of FIELDS) {
+    const field = document.getElementById(name) as HTMLInputElement | HTMLSelectElement | null;
+    const value = query.get(name);
+    if (field != null && value != null) field.value = value;
+  }
+}
+
+function readSettings(): Settings {
+  const number = (name: (typeof FIELDS)[number], fallback: number): number => {
+    const value = Number(($(name) as HTMLInputElement | null)?.value ?? new URLSearchParams(location.search).get(name) ?? fallback);
     return Number.isFinite(value) && value > 0 ? Math.floor(value) : fallback;
   };
   return {
-    backend: query.get('backend') ?? ($('backend') as HTMLSelectElement).value,
+    backend: ($('backend') as HTMLSelectElement).value,
     steps: number('steps', 300),
     size: number('size', 64),
     ngf: number('ngf', 16),
@@ -128,6 +139,7 @@ async function train(settings: Settings, chart: LossChart, stopRequested: () => 
 }
 
 function main(): void {
+  applyQuery();
   const chart = new LossChart($('chart') as unknown as HTMLCanvasElement, ['G_GAN', 'NCE', 'NCE_Y', 'D']);
   let running = false;
   let stop = false;
