@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/bin.ts'],
+  // The translating thread is its own entry: worker threads load it by file (dist/translate-thread.js).
+  entry: { bin: 'src/bin.ts', 'translate-thread': 'src/scale/translate-thread.ts' },
   format: ['esm'],
   sourcemap: true,
   clean: true,

@@ -9,6 +9,8 @@ export default defineConfig({
       '@qsattn/cut-model': fileURLToPath(new URL('../cut-model/src/index.ts', import.meta.url)),
       '@qsattn/data/synth': fileURLToPath(new URL('../data/src/synth/index.ts', import.meta.url)),
       '@qsattn/data': fileURLToPath(new URL('../data/src/index.ts', import.meta.url)),
+      '@qsattn/viz/node': fileURLToPath(new URL('../viz/src/node.ts', import.meta.url)),
+      '@qsattn/viz': fileURLToPath(new URL('../viz/src/index.ts', import.meta.url)),
       '@qsattn/fid': fileURLToPath(new URL('../fid/src/index.ts', import.meta.url)),
     },
   },

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { formatDuration, ProgressReporter } from './progress';
+import { formatDuration, ImagesProgressReporter, ProgressReporter } from './progress';
 
 const losses = { D_fake: 0.1, D_real: 0.2, D: 0.15, G_GAN: 0.5, NCE: 2, NCE_Y: 2.1, G: 2.55 };
 const progress = (step: number) => ({ step, totalSteps: 4, epoch: 1, lastEpoch: 2, losses, lr: 2e-4 });
@@ -31,5 +31,28 @@ describe('ProgressReporter', () => {
 
   test('durations', () => {
     expect([formatDuration(5.4), formatDuration(125), formatDuration(7300), formatDuration(NaN)]).toEqual(['5s', '2m05s', '2h01m', '?']);
+  });
+});
+
+describe('ImagesProgressReporter', () => {
+  test('without a terminal: a line at every tenth of the set and at the end, with images/s, ETA and failures', () => {
+    let out = '';
+    const reporter = new ImagesProgressReporter({ write: (t: string) => (out += t) });
+    for (let done = 1; done <= 20; done++) reporter.update({ done, failed: done > 5 ? 1 : 0, total: 20 });
+    reporter.finish();
+    const lines = out.trim().split('\n');
+    expect(lines).toHaveLength(10);
+    expect(lines[0]).toMatch(/^2\/20 images {2}\d+\.\d{2} images\/s {2}ETA \S+$/);
+    expect(lines[9]).toMatch(/^20\/20 images {2}\S+ images\/s {2}ETA 0s {2}1 failed$/);
+  });
+
+  test('on a terminal: a bar redrawn in place, ending full with a newline', () => {
+    let out = '';
+    const reporter = new ImagesProgressReporter({ write: (t: string) => (out += t), isTTY: true, columns: 200 });
+    reporter.update({ done: 1, failed: 0, total: 4 });
+    reporter.update({ done: 4, failed: 0, total: 4 });
+    reporter.finish();
+    expect(out.startsWith('\r\x1b[2K[#####...............] 1/4 images')).toBe(true);
+    expect(out).toMatch(/\r\x1b\[2K\[#{20}\] 4\/4 images [^\n]*\n$/);
   });
 });

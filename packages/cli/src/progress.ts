@@ -113,3 +113,56 @@ export class ProgressReporter {
     this.drawn = true;
   }
 }
+
+/** How far a set of translations is. */
+export interface ImagesProgress {
+  done: number;
+  failed: number;
+  total: number;
+}
+
+/**
+ * Draws translation progress: on a terminal a bar redrawn in place (at most 10 times a second) with images/s and
+ * ETA; elsewhere a plain line at every tenth of the set.
+ */
+export class ImagesProgressReporter {
+  private readonly rate = new RateWindow();
+  private lastDraw = 0;
+  private drawn = false;
+
+  constructor(private readonly sink: ProgressSink) {
+    // The rate counts from the start, so the first images' time (and the threads' start) is in it.
+    this.rate.add(performance.now());
+  }
+
+  update(p: ImagesProgress): void {
+    const now = performance.now();
+    this.rate.add(now);
+    const last = p.done === p.total;
+    if (this.sink.isTTY === true) {
+      if (now - this.lastDraw < 100 && !last) return;
+      this.lastDraw = now;
+      const width = 20;
+      const filled = Math.round((width * p.done) / Math.max(1, p.total));
+      let line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${this.describe(p)}`;
+      if (this.sink.columns !== undefined && line.length > this.sink.columns - 1) line = line.slice(0, this.sink.columns - 1);
+      this.sink.write(`\r\x1b[2K${line}`);
+      this.drawn = true;
+    } else if (last || p.done % Math.max(1, Math.ceil(p.total / 10)) === 0) {
+      this.sink.write(`${this.describe(p)}\n`);
+    }
+  }
+
+  /** Moves below the bar. */
+  finish(): void {
+    if (this.drawn) this.sink.write('\n');
+    this.drawn = false;
+  }
+
+  private describe(p: ImagesProgress): string {
+    const rate = this.rate.perSecond;
+    const speed = Number.isFinite(rate) ? `${rate.toFixed(2)} images/s` : '- images/s';
+    const failed = p.failed > 0 ? `  ${p.failed} failed` : '';
+    return `${p.done}/${p.total} images  ${speed}  ETA ${formatDuration((p.total - p.done) / rate)}${failed}`;
+  }
+}

@@ -1,6 +1,7 @@
 // @qsattn/data: unpaired image datasets for CUT / QS-Attn (Node: image folders through sharp), the seeded
 // prefetching loader, and the built-in synthetic dataset with its measures.
 export * from './synth/index';
+export * from './download/index';
 
 export { resizeBicubic } from './pil-resize';
 export {

@@ -3,9 +3,10 @@ import { conformanceCommand } from './conformance';
 import { convertCommand } from './convert';
 import { datasetsCommand } from './datasets';
 import { evalCommand } from './eval';
+import { reportCommand } from './report';
 import { fidCommand } from './fid';
 import { testCommand } from './test';
 import { trainCommand } from './train';
 
 /** Every `qsattn` command, in the order `qsattn --help` lists them. */
-export const COMMANDS: readonly Command[] = [trainCommand, testCommand, evalCommand, fidCommand, convertCommand, datasetsCommand, conformanceCommand];
+export const COMMANDS: readonly Command[] = [trainCommand, testCommand, evalCommand, fidCommand, reportCommand, convertCommand, datasetsCommand, conformanceCommand];

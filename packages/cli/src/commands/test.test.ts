@@ -144,7 +144,7 @@ describe('a run of qsattn train, tested and scored by name', () => {
   });
 
   test('datasets needs a known dataset and --out', async () => {
-    expect((await runCli('datasets', 'horses', '--out', scratch)).stderr).toBe("qsattn datasets: unknown dataset 'horses': choose one of synth\n");
+    expect((await runCli('datasets', 'horses', '--out', scratch)).stderr).toBe("qsattn datasets: unknown subcommand 'horses': choose one of synth, download, list\n");
     expect((await runCli('datasets', 'synth')).stderr).toBe('qsattn datasets: option --out DIR is required: the folder to write the dataset to\n');
   });
 });

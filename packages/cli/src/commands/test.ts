@@ -1,17 +1,18 @@
-import { mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { describeBackendChoice } from '@qsattn/core';
-import { writePng } from '@qsattn/data';
-import { EXIT_OK, UsageError, type CliIo } from '../io';
-import { BACKEND_FLAGS, selectBackendFrom } from '../options/backend-flags';
+import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo } from '../io';
+import { BACKEND_FLAGS } from '../options/backend-flags';
 import { integerValue, stringValue } from '../options/cli-values';
 import { DATA_FLAGS, MODEL_FLAGS, parseOfficialFlags } from '../options/model-flags';
 import { RUN_DEFAULTS } from '../options/run-options';
 import { folderImages, synthTestImages, testFolder, type TestImage, type TestPreprocess } from '../run/datasets';
-import { resultsPage, type IndexRow } from '../run/html-index';
-import { findModelSource, loadSourceGenerator, type ModelSource } from '../run/model-source';
-import { translateAll } from '../run/translate-images';
-import { writeFileAtomic } from '../write-file';
+import { findModelSource, type ModelSource } from '../run/model-source';
+import { ImagesProgressReporter } from '../progress';
+import { startLocalTranslator } from '../scale/local-translator';
+import { modelSpec, splitCores, type ModelSpec } from '../scale/model-spec';
+import { ResultsFolder, translationFingerprint } from '../scale/results-folder';
+import { translateSet, type ImageFailure } from '../scale/translate-set';
+import { explainResults } from '../run/explain';
 import type { Command, OptionSpec, ParsedArgs } from './command';
 
 /** Options of the commands that load a trained generator (`test`, `eval`). */
@@ -49,6 +50,14 @@ async function testImages(values: ParsedArgs['values'], positionals: string[], s
   throw new UsageError('give the images to translate: an image or folder, or --dataroot DIR (its testA/ is translated)');
 }
 
+/** Lists the images that failed on stderr, one a line, and gives the exit status. */
+export function reportFailures(failures: readonly ImageFailure[], io: CliIo): number {
+  if (failures.length === 0) return EXIT_OK;
+  for (const { name, reason } of failures) io.stderr.write(`qsattn test: ${name} failed: ${reason}\n`);
+  io.stderr.write(`qsattn test: ${failures.length} image${failures.length === 1 ? '' : 's'} failed; fix or remove ${failures.length === 1 ? 'it' : 'them'} and run the same command again to translate only what is missing\n`);
+  return EXIT_FAILURE;
+}
+
 export const testCommand: Command = {
   name: 'test',
   summary: 'translate test images with a trained generator and write them with an index.html',
@@ -62,40 +71,66 @@ export const testCommand: Command = {
     'official EPOCH_net_G.pth there, or --checkpoint FILE. A run of qsattn train supplies the architecture,',
     'sizes and dataset from its options.json; for official weights the architecture is read from the',
     'weights\' shapes. Flags override either.',
+    '',
+    'Images are translated on --workers threads at once (default one per core); file names and the index are',
+    'as with one. Running the same command again translates only the images whose results are missing',
+    '(translations.json records the model they came from). An image that cannot be read is reported with its',
+    'reason at the end, after the others, and the exit status is 1.',
+    '',
+    '--explain adds, per image and QS layer, the selection maps: the attention entropy of every position with the',
+    'selected queries outlined, and the attention of the lowest-entropy query (images/layerN_entropy/, _attention/).',
   ].join('\n'),
   options: {
     ...MODEL_SOURCE_OPTIONS,
     'results-dir': { type: 'string', valueName: 'DIR', description: 'where results go (default ./results) (--results_dir)' },
     'num-test': { type: 'string', valueName: 'N', description: 'translate at most N images (default 50) (--num_test)' },
+    threads: { ...BACKEND_FLAGS.threads, description: 'threads of the wasm backend in each worker (default: cores / workers, so together they use every core)' },
+    workers: {
+      type: 'string',
+      valueName: 'N',
+      description: `translating workers (threads), each with the model loaded once (default one per core: ${availableParallelism()} here, each with --threads 1; with --threads T, cores / T)`,
+    },
+    explain: { type: 'boolean', description: "show what QS-Attn selects: each image's selection maps (entropy, selected queries, one query's attention) beside its translation" },
   },
 
   async run({ positionals, values }, io: CliIo) {
     const source = findModelSource(values);
     const preprocess = testPreprocess(values, source);
     const numTest = integerValue(values, 'num-test', 1) ?? 50;
-    const choice = await selectBackendFrom(values);
-    io.stdout.write(`${describeBackendChoice(choice)}\n`);
-    const { generator, options, kind, step } = await loadSourceGenerator(source, values);
+    const { workers, threads } = splitCores(integerValue(values, 'workers', 1), integerValue(values, 'threads', 1));
+    const spec: ModelSpec = { ...modelSpec(source, values), threads };
+    const translator = await startLocalTranslator(spec, workers);
     try {
-      const images = (await testImages(values, positionals, source, options.inputNc as 1 | 3)).slice(0, numTest);
+      const { info } = translator;
+      io.stdout.write(`${info.backend}\n`);
+      const images = (await testImages(values, positionals, source, info.options.inputNc as 1 | 3)).slice(0, numTest);
       const dir = join(stringValue(values, 'results-dir') ?? './results', source.name, `test_${source.epoch}`);
-      for (const sub of ['real_A', 'fake_B']) mkdirSync(join(dir, 'images', sub), { recursive: true });
+      const names = images.map((image) => image.name);
+      const results = await ResultsFolder.open(dir, translationFingerprint(spec, preprocess), names);
+      const missing = images.map((image, index) => ({ image, index })).filter(({ image }) => !results.has(image.name));
+      const kept = images.length - missing.length;
       io.stdout.write(
-        `${source.path} (${kind === 'checkpoint' ? `checkpoint, step ${step}` : 'weights'}; ngf ${options.ngf}, ${options.netG}): translating ${images.length} images (${preprocess.preprocess}, crop size ${preprocess.cropSize})\n`,
+        `${source.path} (${info.kind === 'checkpoint' ? `checkpoint, step ${info.step}` : 'weights'}; ngf ${info.options.ngf}, ${info.options.netG}): ` +
+          `translating ${missing.length} images (${preprocess.preprocess}, crop size ${preprocess.cropSize}) on ${workers} worker${workers === 1 ? '' : 's'}` +
+          (kept > 0 ? `; ${kept} already translated` : '') +
+          '\n',
       );
-      const rows: IndexRow[] = [];
-      await translateAll(generator, images, preprocess, async ({ name, input, output }) => {
-        const file = name.replace(/\.[^.]*$/, '') + '.png';
-        const paths = [join('images', 'real_A', file), join('images', 'fake_B', file)];
-        await writePng(join(dir, paths[0]), input);
-        await writePng(join(dir, paths[1]), output);
-        rows.push({ name, images: paths });
+      const progress = new ImagesProgressReporter(io.stdout);
+      const failures = await translateSet(missing, preprocess, {
+        translate: (image) => translator.translate(image),
+        concurrency: translator.concurrency,
+        use: ({ name, input, output }) => results.write(name, input, output),
+        onProgress: (p) => progress.update(p),
       });
-      await writeFileAtomic(join(dir, 'index.html'), resultsPage(`${source.name}, epoch ${source.epoch}`, ['real_A', 'fake_B'], rows));
-      io.stdout.write(`wrote ${rows.length} translations and ${join(dir, 'index.html')}\n`);
-      return EXIT_OK;
+      progress.finish();
+      const failed = new Set(failures.map((f) => f.name));
+      const done = images.filter((image) => !failed.has(image.name));
+      const columns = values.explain === true ? await explainResults(dir, done, preprocess, source, values, io) : undefined;
+      const index = await results.writeIndex(`${source.name}, epoch ${source.epoch}`, done.map((image) => image.name), columns);
+      io.stdout.write(`wrote ${missing.length - failures.length} translations${kept > 0 ? ` (${kept} kept from before)` : ''} and ${index}\n`);
+      return reportFailures(failures, io);
     } finally {
-      generator.dispose();
+      await translator.close();
     }
   },
 };

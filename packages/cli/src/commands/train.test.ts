@@ -131,7 +131,7 @@ describe('qsattn train', () => {
   describe('bad input: one line naming the problem', () => {
     test.each([
       [['--dataroot', join(scratch, 'no-such-dataset')], 1, /^qsattn train: --dataroot .*no-such-dataset: no such folder\n$/],
-      [['--lamda_NCE', '2'], 2, /^qsattn train: unknown option '--lamda_NCE' for 'train': valid options are --dataroot, --name, .*--lambda-NCE, .*--resume, --continue-train, --help\n$/],
+      [['--lamda_NCE', '2'], 2, /^qsattn train: unknown option '--lamda_NCE' for 'train': valid options are --dataroot, --name, .*--lambda-NCE, .*--resume, --continue-train, --dashboard, --port, --help\n$/],
       [['--QS_mode', 'sideways'], 2, /^qsattn train: unknown qs-mode 'sideways': choose one of global, local, local_global\n$/],
       [['--ngf', 'x'], 2, /^qsattn train: --ngf needs a number, got "x"\n$/],
       [['--seed', '-1'], 2, /^qsattn train: option --seed needs an integer ≥ 0, got '-1'\n$/],

@@ -26,7 +26,10 @@ import { loadRunCheckpoint } from '../run/run-checkpoint';
 import { RunFolder } from '../run/run-folder';
 import { totalSteps, trainLoop, type TrainEvent } from '../run/train-loop';
 import { evaluate } from '../run/translate-images';
+import { RunViews, snapshotSamples } from '../run/run-views';
 import type { Command, OptionSpec, ParsedArgs } from './command';
+import type { StepEntry } from '@qsattn/viz';
+import { startDashboard } from '@qsattn/viz/node';
 
 /** Exit status of a run stopped by Ctrl-C after saving (128 + SIGINT, as shells report it). */
 export const EXIT_INTERRUPTED = 130;
@@ -50,10 +53,12 @@ const RUN_FLAGS: Record<string, OptionSpec> = {
   'max-steps': { type: 'string', valueName: 'N', description: "stop at step N, saving 'latest' (continue later with --resume)" },
   resume: { type: 'boolean', description: "continue the run NAME from its 'latest' checkpoint, with its saved options" },
   'continue-train': { type: 'boolean', description: 'the official spelling of --resume (--continue_train)' },
+  dashboard: { type: 'boolean', description: 'show the run live in a browser: curves, images, selection maps, progress (replaces visdom)' },
+  port: { type: 'string', valueName: 'N', description: "the dashboard's port on 127.0.0.1 (default 8097; 0: any free port) (--display_port)" },
 };
 
 /** Options a resumed run may still be given: where it is, how it runs, how it reports. */
-const RESUME_OPTIONS = ['name', 'checkpoints-dir', 'backend', 'threads', 'print-freq', 'max-steps', 'resume', 'continue-train', 'help'];
+const RESUME_OPTIONS = ['name', 'checkpoints-dir', 'backend', 'threads', 'print-freq', 'max-steps', 'resume', 'continue-train', 'dashboard', 'port', 'help'];
 
 export const trainCommand: Command = {
   name: 'train',
@@ -69,6 +74,10 @@ export const trainCommand: Command = {
     'step), latest_checkpoint.safetensors (after every epoch, every --save_latest_freq images, at --max_steps',
     'and on Ctrl-C) and <epoch>_checkpoint.safetensors. --resume continues from latest exactly as if the run',
     'had not stopped.',
+    '',
+    'The run report, NAME/web/index.html (curves, image grids and what QS-Attn selects at each checkpoint, options',
+    'and timings), is rewritten at every checkpoint; open it from disk. --dashboard serves the same, live, on',
+    'http://127.0.0.1:8097/ while the run goes.',
     '',
     'Exit status: 0 done (or stopped at --max_steps), 1 an input could not be used, 2 the command line is wrong,',
     '130 stopped by Ctrl-C after saving.',
@@ -176,16 +185,32 @@ async function train({ values }: ParsedArgs, io: CliIo): Promise<number> {
 
   // The dataset is opened before anything is written, so that a bad --dataroot leaves no run folder behind.
   const dataset = await openTrainingSet(run, saved.model, saved.synth);
+  const samples = await snapshotSamples(dataset, saved);
+  if (values.dashboard !== true && values.port !== undefined) throw new UsageError("--port is the dashboard's: give --dashboard as well");
+  const port = integerValue(values, 'port', 0) ?? 8097;
+  const dashboard =
+    values.dashboard === true
+      ? await startDashboard({ title: `qsattn run ${run.name}`, port }).catch((err: Error) => {
+          throw new InputError(err.message);
+        })
+      : null;
   let model: CutModel;
   let loaderState: UnalignedLoaderState | null = null;
-  if (resumeFrom !== undefined) {
-    ({ model, loader: loaderState } = await loadRunCheckpoint(resumeFrom));
-    await folder.truncateLog(model.step);
-  } else {
-    mkdirSync(folder.dir, { recursive: true });
-    await folder.writeOptions(saved);
-    model = new CutModel(saved.model, { seed: run.seed });
+  try {
+    if (resumeFrom !== undefined) {
+      ({ model, loader: loaderState } = await loadRunCheckpoint(resumeFrom));
+      await folder.truncateLog(model.step);
+    } else {
+      mkdirSync(folder.dir, { recursive: true });
+      await folder.writeOptions(saved);
+      model = new CutModel(saved.model, { seed: run.seed });
+    }
+  } catch (err) {
+    await dashboard?.close();
+    throw err;
   }
+  const views = new RunViews(folder, saved, model, samples, (message) => io.stderr.write(`warning: ${message}\n`), dashboard);
+  if (dashboard !== null) io.stdout.write(`dashboard: ${dashboard.url}\n`);
   try {
     const loader = new UnalignedLoader(dataset, { batchSize: run.batchSize, seed: run.seed });
     if (loaderState !== null) loader.setState(loaderState);
@@ -211,9 +236,11 @@ async function train({ values }: ParsedArgs, io: CliIo): Promise<number> {
     process.on('SIGINT', onInterrupt);
     const started = performance.now();
     const startStep = model.step;
-    const onEvent = (e: TrainEvent): void => {
+    const onEvent = (e: TrainEvent): Promise<void> => {
+      let entry: StepEntry | undefined;
       if (e.type === 'step') {
-        folder.appendLog({ event: 'step', step: e.step, epoch: e.epoch, epochStep: e.epochStep, lr: e.lr, ...e.losses, dataSeconds: e.dataSeconds, stepSeconds: e.stepSeconds });
+        entry = { event: 'step', step: e.step, epoch: e.epoch, epochStep: e.epochStep, lr: e.lr, ...e.losses, dataSeconds: e.dataSeconds, stepSeconds: e.stepSeconds };
+        folder.appendLog(entry);
         progress.step(e);
       } else if (e.type === 'checkpoint') {
         folder.appendLog({ event: 'checkpoint', step: e.step, epoch: e.epoch, path: e.path, reason: e.reason });
@@ -221,6 +248,7 @@ async function train({ values }: ParsedArgs, io: CliIo): Promise<number> {
         folder.appendLog({ event: 'epoch', step: e.step, epoch: e.epoch, seconds: e.seconds, lr: e.lr });
         if (!progress.tty) io.stdout.write(`end of epoch ${e.epoch} (step ${e.step}, ${formatDuration(e.seconds)})\n`);
       }
+      return views.handle(e, entry);
     };
     let end;
     try {
@@ -232,6 +260,11 @@ async function train({ values }: ParsedArgs, io: CliIo): Promise<number> {
         stopRequested: () => stop,
         onEvent,
       });
+    } catch (err) {
+      // The training error is what the user must see: the report only notes it, quietly.
+      progress.finish();
+      await views.finish('failed', `failed at step ${model.step}: ${(err as Error).message.split('\n')[0]}`);
+      throw err;
     } finally {
       process.removeListener('SIGINT', onInterrupt);
       progress.finish();
@@ -240,6 +273,8 @@ async function train({ values }: ParsedArgs, io: CliIo): Promise<number> {
     const steps = model.step - startStep;
     const timing = `${steps} steps in ${formatDuration(seconds)} (${(steps / seconds).toFixed(2)} it/s)`;
     if (end !== 'done') {
+      await views.finish('stopped', `${end === 'stopped' ? 'stopped (Ctrl-C)' : 'reached --max_steps'} at step ${model.step} of ${total}; continue with --resume`);
+      io.stdout.write(`report: ${views.report.pagePath}\n`);
       io.stdout.write(
         `${end === 'stopped' ? 'stopped' : 'reached --max_steps'} at step ${model.step} of ${total} after ${timing}; saved ${folder.checkpointPath('latest')}\n` +
           `continue with: qsattn train --name ${run.name}${run.checkpointsDir === RUN_DEFAULTS.checkpointsDir ? '' : ` --checkpoints_dir ${run.checkpointsDir}`} --resume\n`,
@@ -255,8 +290,11 @@ async function train({ values }: ParsedArgs, io: CliIo): Promise<number> {
       io.stdout.write(`\nscores on the test split, model vs the untranslated input:\n${formatEvaluation(result)}`);
       if (run.dataroot === null) io.stdout.write(formatSynthGoals(result.model));
     }
+    await views.finish('done', `finished: ${timing}`);
+    io.stdout.write(`report: ${views.report.pagePath}\n`);
     return EXIT_OK;
   } finally {
+    await dashboard?.close();
     model.dispose();
   }
 }

@@ -8,7 +8,7 @@ export interface IndexRow {
 }
 
 /** The official results page, simplified: a title, then per image a row of its input and output. */
-export function resultsPage(title: string, columns: readonly string[], rows: readonly IndexRow[]): string {
+export function resultsPage(title: string, columns: readonly string[], rows: readonly IndexRow[], note?: string): string {
   const head = columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('');
   const body = rows
     .map((row) => {
@@ -19,7 +19,7 @@ export function resultsPage(title: string, columns: readonly string[], rows: rea
   return `<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
 <style>body{font-family:sans-serif}td,th{padding:4px;text-align:center}img{image-rendering:pixelated}</style></head>
-<body><h1>${escapeHtml(title)}</h1>
+<body><h1>${escapeHtml(title)}</h1>${note === undefined ? '' : `\n<p>${escapeHtml(note)}</p>`}
 <table><tr><th>image</th>${head}</tr>
 ${body}
 </table></body></html>

@@ -19,7 +19,8 @@ export interface TrainLoopOptions {
   maxSteps?: number;
   /** Asked after every step; true stops the loop after saving `latest` (Ctrl-C). */
   stopRequested(): boolean;
-  onEvent(event: TrainEvent): void;
+  /** Awaited: what it does with tensors happens between steps. */
+  onEvent(event: TrainEvent): void | Promise<void>;
 }
 
 export type TrainLoopEnd = 'done' | 'stopped' | 'max-steps';
@@ -44,7 +45,7 @@ export async function trainLoop(model: CutModel, loader: UnalignedLoader, folder
   const save = async (name: string | number, reason: 'epoch' | 'latest' | 'stop', epoch: number): Promise<void> => {
     const path = folder.checkpointPath(name);
     await saveRunCheckpoint(path, model, loader.getState());
-    options.onEvent({ type: 'checkpoint', step: model.step, epoch, path, reason });
+    await options.onEvent({ type: 'checkpoint', step: model.step, epoch, path, reason });
   };
   for (;;) {
     const epochsDone = loader.getState().epoch;
@@ -63,7 +64,7 @@ export async function trainLoop(model: CutModel, loader: UnalignedLoader, folder
         tf.dispose([A, B]);
       }
       const stepSeconds = (performance.now() - stepStart) / 1000;
-      options.onEvent({
+      await options.onEvent({
         type: 'step',
         step: model.step,
         totalSteps: total,
@@ -85,7 +86,7 @@ export async function trainLoop(model: CutModel, loader: UnalignedLoader, folder
       if (!epochEnds && images % options.saveLatestFreq < options.batchSize) await save('latest', 'latest', epoch);
       waitStart = performance.now();
     }
-    options.onEvent({ type: 'epoch', step: model.step, epoch, seconds: (performance.now() - epochStart) / 1000, lr });
+    await options.onEvent({ type: 'epoch', step: model.step, epoch, seconds: (performance.now() - epochStart) / 1000, lr });
     await save('latest', 'epoch', epoch);
     if (epoch % options.saveEpochFreq === 0 || epoch === lastEpoch) await save(epoch, 'epoch', epoch);
     if (options.stopRequested()) return 'stopped';
