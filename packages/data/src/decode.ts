@@ -53,15 +53,24 @@ export async function decodeImageFile(path: string, channels: ChannelCount = 3):
   } catch (error) {
     throw await readFailure(path, error);
   }
+  return decodeImage(bytes, path, channels);
+}
+
+/**
+ * Decodes an image file's bytes as `decodeImageFile` does (`name` is the file the bytes came from, for errors):
+ * for images that arrive other than from a file, such as through a job queue.
+ */
+export async function decodeImage(bytes: Uint8Array, name: string, channels: ChannelCount = 3): Promise<ByteImage> {
   let decoded: { data: Buffer; info: OutputInfo };
   try {
     decoded = await sharp(bytes).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   } catch (error) {
-    throw await readFailure(path, error);
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new DatasetError('corrupt-image', name, `not a readable PNG, JPEG or WebP image (${reason}); ${SKIP_HINT}`);
   }
   const { data, info } = decoded;
   if (info.channels !== 3) {
-    throw new DatasetError('corrupt-image', path, `decoded to ${info.channels} channels instead of RGB; ${SKIP_HINT}`);
+    throw new DatasetError('corrupt-image', name, `decoded to ${info.channels} channels instead of RGB; ${SKIP_HINT}`);
   }
   const rgb: ByteImage = {
     width: info.width,

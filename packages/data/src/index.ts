@@ -6,6 +6,7 @@ export * from './download/index';
 export { resizeBicubic } from './pil-resize';
 export {
   IMAGE_EXTENSIONS,
+  decodeImage,
   decodeImageFile,
   encodePng,
   readImageHeader,

@@ -136,8 +136,13 @@ async function downloadCommand(rest: string[], values: ParsedArgs['values'], io:
   const cacheDir = stringValue(values, 'cache-dir') ?? defaultCacheDir();
   const header = file === undefined ? `downloading ${name} from ${datasetUrl(name, url)}` : undefined;
   const bar = new DownloadProgressBar(io.stderr as ProgressSink, name, header);
+  // Ctrl-C stops cleanly: the part file keeps what arrived (the next run continues it), a started extraction is removed.
+  const controller = new AbortController();
+  const onInterrupt = () => controller.abort();
+  process.once('SIGINT', onInterrupt);
   try {
     const result = await downloadDataset(name, {
+      signal: controller.signal,
       outDir,
       ...(url === undefined ? {} : { url }),
       ...(file === undefined ? {} : { file }),
@@ -165,5 +170,7 @@ async function downloadCommand(rest: string[], values: ParsedArgs['values'], io:
     bar.finish();
     if (err instanceof DownloadError) throw new InputError(err.message, { cause: err });
     throw err;
+  } finally {
+    process.off('SIGINT', onInterrupt);
   }
 }

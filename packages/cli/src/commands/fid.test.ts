@@ -1,9 +1,13 @@
+import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { saveSafetensors, selectBackend } from '@qsattn/core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { fetchInceptionWeights } from '../run/fid-inputs';
 import { runCli } from '../testing/memory-io';
 import { writeSeededInception } from '../testing/seeded-inception';
 
@@ -20,6 +24,17 @@ beforeAll(async () => {
   await writeSeededInception(weights, recorded.weight_seed);
 }, 120_000);
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** A mirror on 127.0.0.1 that serves `body` at /w.pth and 404 elsewhere. */
+async function serveBytes(body: Uint8Array): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = createServer((req, res) => {
+    if (req.url === '/w.pth') res.writeHead(200, { 'content-length': String(body.length) }).end(body);
+    else res.writeHead(404).end('not found');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
 
 describe('qsattn fid', () => {
   test('agrees with pytorch-fid and torch-fidelity, then reads the folders back from the cache', async () => {
@@ -63,13 +78,46 @@ describe('qsattn fid', () => {
     expect(again.stderr).toContain(`${out}: exists already; --save-stats writes a new file`);
   });
 
-  test('says what to fetch and where when the weights are not downloaded', async () => {
-    const empty = join(scratch, 'empty-cache');
-    const r = await runCli('fid', join(SEED1, 'a'), join(SEED1, 'b'), '--dims', '64', '--cache-dir', empty, '--backend', 'cpu');
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain(
-      `the FID Inception weights are not downloaded: fetch https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth (about 92 MB) and save it as ${join(empty, 'weights', 'pt_inception-2015-12-05-6726825d.pth')}, or pass --inception FILE`,
-    );
+  test('downloads missing weights into the cache and deletes a download that is not the official file', async () => {
+    const mirror = await serveBytes(new TextEncoder().encode('not the weights'));
+    try {
+      const empty = join(scratch, 'download-cache');
+      const r = await runCli('fid', join(SEED1, 'a'), join(SEED1, 'b'), '--dims', '64', '--cache-dir', empty, '--backend', 'cpu', '--inception-url', `${mirror.url}/w.pth`);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`downloading the FID Inception weights from ${mirror.url}/w.pth`);
+      expect(r.stderr).toMatch(/w\.pth: sha256 [0-9a-f]{8}… is not 6726825d… \(pytorch-fid's file\); the download was deleted: fetch /);
+      expect(readdirSync(join(empty, 'weights'))).toEqual([]);
+    } finally {
+      await mirror.close();
+    }
+  });
+
+  test('a download that fails says what to fetch and where', async () => {
+    const mirror = await serveBytes(new Uint8Array(0));
+    try {
+      const empty = join(scratch, 'failed-cache');
+      const r = await runCli('fid', join(SEED1, 'a'), join(SEED1, 'b'), '--dims', '64', '--cache-dir', empty, '--backend', 'cpu', '--inception-url', `${mirror.url}/missing.pth`);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('the FID Inception weights could not be downloaded: ');
+      expect(r.stderr).toContain(`by hand and save it as ${join(empty, 'weights', 'pt_inception-2015-12-05-6726825d.pth')}, or pass --inception FILE`);
+      expect(r.stderr.trim().split('\n').at(-1)).toMatch(/404/);
+    } finally {
+      await mirror.close();
+    }
+  });
+
+  test('fetchInceptionWeights keeps a file whose sha256 has the expected prefix', async () => {
+    const body = new TextEncoder().encode('weights of some other Inception');
+    const prefix = createHash('sha256').update(body).digest('hex').slice(0, 8);
+    const mirror = await serveBytes(body);
+    try {
+      const path = join(scratch, 'fetched', 'w.pth');
+      expect(await fetchInceptionWeights(`${mirror.url}/w.pth`, path, prefix)).toBe(path);
+      expect(new Uint8Array(readFileSync(path))).toEqual(body);
+      expect(readdirSync(join(scratch, 'fetched'))).toEqual(['w.pth']);
+    } finally {
+      await mirror.close();
+    }
   });
 
   test('a cached weights file whose sha256 is not the official one is refused', async () => {

@@ -17,7 +17,8 @@ export const fidCommand: Command = {
     "DIR_A and DIR_B (*.png, *.jpg, …, as pytorch-fid globs them). Either may be an .npz statistics file",
     "(pytorch-fid's --save-stats, or one of ours from the cache). Each folder's features are cached, so comparing",
     "many folders with one reference extracts the reference once. The weights are pytorch-fid's",
-    'pt_inception-2015-12-05-6726825d.pth: --inception FILE, or the copy in the cache (the error says what to fetch).',
+    'pt_inception-2015-12-05-6726825d.pth: --inception FILE, or the copy in the cache, downloaded there the first',
+    'time (resumable, sha256-checked; --inception-url for a mirror; offline, the error says what to fetch where).',
     "--save-stats DIR OUT.npz writes DIR's statistics (and features, for KID) instead, as pytorch-fid's --save-stats.",
   ].join('\n'),
   options: {

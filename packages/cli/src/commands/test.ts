@@ -8,10 +8,12 @@ import { RUN_DEFAULTS } from '../options/run-options';
 import { folderImages, synthTestImages, testFolder, type TestImage, type TestPreprocess } from '../run/datasets';
 import { findModelSource, type ModelSource } from '../run/model-source';
 import { ImagesProgressReporter } from '../progress';
-import { startLocalTranslator } from '../scale/local-translator';
-import { modelSpec, splitCores, type ModelSpec } from '../scale/model-spec';
+import { startLocalTranslator, type ImageTranslator } from '../scale/local-translator';
+import { loadSpec, modelSpec, splitCores, type ModelInfo, type ModelSpec } from '../scale/model-spec';
+import { QUEUE_FLAGS, queueSettings } from '../scale/queue-flags';
+import { translateThroughQueue } from '../scale/queue-producer';
 import { ResultsFolder, translationFingerprint } from '../scale/results-folder';
-import { translateSet, type ImageFailure } from '../scale/translate-set';
+import { translateSet, type ImageFailure, type SetProgress } from '../scale/translate-set';
 import { explainResults } from '../run/explain';
 import type { Command, OptionSpec, ParsedArgs } from './command';
 
@@ -77,6 +79,11 @@ export const testCommand: Command = {
     '(translations.json records the model they came from). An image that cannot be read is reported with its',
     'reason at the end, after the others, and the exit status is 1.',
     '',
+    'With --queue redis://HOST:PORT the images go as one BullMQ job each to `qsattn worker` processes on any',
+    'machines, and the results come back through Redis; the weights are published there once. A worker',
+    'killed mid-job has its job retried by another. Redis unreachable for --queue-timeout stops the command',
+    'with an error; what was written is whole, and the same command again translates the rest.',
+    '',
     '--explain adds, per image and QS layer, the selection maps: the attention entropy of every position with the',
     'selected queries outlined, and the attention of the lowest-entropy query (images/layerN_entropy/, _attention/).',
   ].join('\n'),
@@ -84,6 +91,9 @@ export const testCommand: Command = {
     ...MODEL_SOURCE_OPTIONS,
     'results-dir': { type: 'string', valueName: 'DIR', description: 'where results go (default ./results) (--results_dir)' },
     'num-test': { type: 'string', valueName: 'N', description: 'translate at most N images (default 50) (--num_test)' },
+    ...QUEUE_FLAGS,
+    'send-paths': { type: 'boolean', description: 'with --queue: jobs name the image files instead of carrying them (for workers that share the file system; they read only under their --roots)' },
+    'in-flight': { type: 'string', valueName: 'N', description: 'with --queue: jobs in the queue at once (default 64)' },
     threads: { ...BACKEND_FLAGS.threads, description: 'threads of the wasm backend in each worker (default: cores / workers, so together they use every core)' },
     workers: {
       type: 'string',
@@ -97,40 +107,81 @@ export const testCommand: Command = {
     const source = findModelSource(values);
     const preprocess = testPreprocess(values, source);
     const numTest = integerValue(values, 'num-test', 1) ?? 50;
+    const queue = queueSettings(values);
+    const strayQueueOption = ['send-paths', 'in-flight'].find((name) => values[name] !== undefined);
+    if (queue === null && strayQueueOption !== undefined) throw new UsageError(`--${strayQueueOption} needs --queue URL`);
+    if (queue !== null && values.workers !== undefined) {
+      throw new UsageError('--workers is for this machine; with --queue, start `qsattn worker --queue URL --workers N` on each machine instead');
+    }
     const { workers, threads } = splitCores(integerValue(values, 'workers', 1), integerValue(values, 'threads', 1));
     const spec: ModelSpec = { ...modelSpec(source, values), threads };
-    const translator = await startLocalTranslator(spec, workers);
-    try {
-      const { info } = translator;
+    let translator: ImageTranslator | null = null;
+    let info: ModelInfo;
+    if (queue === null) {
+      translator = await startLocalTranslator(spec, workers);
+      info = translator.info;
       io.stdout.write(`${info.backend}\n`);
+    } else {
+      // Loaded here once only to check the weights and read the architecture before anything is queued.
+      const { loaded, info: checked } = await loadSpec({ ...spec, backend: 'cpu' });
+      loaded.generator.dispose();
+      info = checked;
+    }
+    try {
       const images = (await testImages(values, positionals, source, info.options.inputNc as 1 | 3)).slice(0, numTest);
       const dir = join(stringValue(values, 'results-dir') ?? './results', source.name, `test_${source.epoch}`);
       const names = images.map((image) => image.name);
       const results = await ResultsFolder.open(dir, translationFingerprint(spec, preprocess), names);
       const missing = images.map((image, index) => ({ image, index })).filter(({ image }) => !results.has(image.name));
       const kept = images.length - missing.length;
+      const where = queue === null ? `on ${workers} worker${workers === 1 ? '' : 's'}` : `through queue ${queue.queueName} at ${queue.connection.display}`;
       io.stdout.write(
         `${source.path} (${info.kind === 'checkpoint' ? `checkpoint, step ${info.step}` : 'weights'}; ngf ${info.options.ngf}, ${info.options.netG}): ` +
-          `translating ${missing.length} images (${preprocess.preprocess}, crop size ${preprocess.cropSize}) on ${workers} worker${workers === 1 ? '' : 's'}` +
+          `translating ${missing.length} images (${preprocess.preprocess}, crop size ${preprocess.cropSize}) ${where}` +
           (kept > 0 ? `; ${kept} already translated` : '') +
           '\n',
       );
       const progress = new ImagesProgressReporter(io.stdout);
-      const failures = await translateSet(missing, preprocess, {
-        translate: (image) => translator.translate(image),
-        concurrency: translator.concurrency,
-        use: ({ name, input, output }) => results.write(name, input, output),
-        onProgress: (p) => progress.update(p),
-      });
+      const onProgress = (p: SetProgress): void => progress.update(p);
+      const title = `${source.name}, epoch ${source.epoch}`;
+      let failures: ImageFailure[];
+      const started = performance.now();
+      try {
+        failures =
+          queue === null
+            ? await translateSet(missing, preprocess, {
+                translate: (image) => translator!.translate(image),
+                concurrency: translator!.concurrency,
+                use: ({ name, input, output }) => results.write(name, input, output),
+                onProgress,
+              })
+            : await translateThroughQueue(missing, {
+                ...queue,
+                spec,
+                preprocess,
+                inputNc: info.options.inputNc as 1 | 3,
+                sendPaths: values['send-paths'] === true,
+                window: integerValue(values, 'in-flight', 1) ?? 64,
+                use: (name, result) => results.writeEncoded(name, Buffer.from(result.realA, 'base64'), Buffer.from(result.fakeB, 'base64')),
+                onProgress,
+              });
+      } catch (err) {
+        // Whatever stopped the run, what was translated is whole and indexed; a rerun does the rest.
+        progress.finish();
+        await results.writeIndex(title, names.filter((name) => results.has(name)));
+        throw err;
+      }
       progress.finish();
-      const failed = new Set(failures.map((f) => f.name));
-      const done = images.filter((image) => !failed.has(image.name));
+      const done = images.filter((image) => results.has(image.name));
       const columns = values.explain === true ? await explainResults(dir, done, preprocess, source, values, io) : undefined;
-      const index = await results.writeIndex(`${source.name}, epoch ${source.epoch}`, done.map((image) => image.name), columns);
-      io.stdout.write(`wrote ${missing.length - failures.length} translations${kept > 0 ? ` (${kept} kept from before)` : ''} and ${index}\n`);
+      const index = await results.writeIndex(title, done.map((image) => image.name), columns);
+      const seconds = (performance.now() - started) / 1000;
+      const translated = missing.length - failures.length;
+      const rate = translated > 0 ? ` in ${seconds.toFixed(1)} s (${(translated / seconds).toFixed(2)} images/s)` : '';
+      io.stdout.write(`wrote ${translated} translations${rate}${kept > 0 ? ` (${kept} kept from before)` : ''} and ${index}\n`);
       return reportFailures(failures, io);
     } finally {
-      await translator.close();
+      await translator?.close();
     }
   },
 };

@@ -50,6 +50,8 @@ export async function openTrainingSet(run: RunOptions, model: ModelOptions, synt
 /** One image to translate: its name (the output file's), a loader, and its ground-truth translation if known. */
 export interface TestImage {
   name: string;
+  /** The image file, for images read from one. */
+  file?: string;
   load(): Promise<ByteImage>;
   loadTarget?: () => Promise<ByteImage>;
 }
@@ -69,7 +71,7 @@ export async function folderImages(path: string, channels: ChannelCount, targets
   if (!existsSync(path)) throw new InputError(`${path}: no such file or folder`);
   const files = statSync(path).isDirectory() ? await listImageFiles(path) : [path];
   return files.map((file) => {
-    const image: TestImage = { name: basename(file), load: () => decodeImageFile(file, channels) };
+    const image: TestImage = { name: basename(file), file, load: () => decodeImageFile(file, channels) };
     if (targets !== undefined) {
       const target = join(targets, file.slice(path.length).replace(/^[\\/]+/, ''));
       if (!existsSync(target)) throw new InputError(`${target}: missing ground truth for ${file} (every image of ${path} needs one in ${targets})`);

@@ -1,10 +1,10 @@
 // What qsattn fid and qsattn eval --fid measure: image folders read as pytorch-fid reads them, their features
 // cached per folder, pytorch-fid's .npz statistics, and the Inception weights.
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { DatasetError, decodeImageFile } from '@qsattn/data';
+import { DatasetError, DownloadError, decodeImageFile, download, sha256File } from '@qsattn/data';
 import {
   FID_WEIGHTS_FILE,
   FID_WEIGHTS_URL,
@@ -17,6 +17,7 @@ import {
   type FidInceptionV3,
   type RgbImage,
 } from '@qsattn/fid';
+import { DownloadProgressBar } from '../download-progress';
 import { InputError } from '../io';
 import type { ProgressSink } from '../progress';
 import { writeFileAtomic } from '../write-file';
@@ -37,29 +38,54 @@ export function cachedWeightsPath(cacheDir: string): string {
   return join(cacheDir, 'weights', FID_WEIGHTS_FILE);
 }
 
-async function sha256(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+export interface WeightsDownload {
+  /** Where to fetch the official file from (default pytorch-fid's release address; a mirror for offline sites). */
+  url?: string;
+  /** Draws the transfer (bytes, rate, ETA); nothing is drawn when the cached file is used. */
+  progress?: ProgressSink;
+}
+
+/**
+ * Fetches the Inception weights to `path` with the resumable downloader (a partial `path.part` is continued on
+ * the next run), then checks the sha256 prefix the file's name carries, as torch.hub does for pytorch-fid; a
+ * file that differs is deleted. `path` is either absent or the verified file.
+ */
+export async function fetchInceptionWeights(url: string, path: string, expectedPrefix: string, progress?: ProgressSink): Promise<string> {
+  const bar = progress === undefined ? undefined : new DownloadProgressBar(progress, 'inception', `downloading the FID Inception weights from ${url} to ${path}`);
+  const manual = `fetch ${url} (about 92 MB) by hand and save it as ${path}, or pass --inception FILE`;
+  let digest: string;
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    const result = await download(url, path, {
+      ...(bar === undefined ? {} : { onProgress: (p) => bar.download(p), onRetry: (r) => bar.message(`inception: ${r.reason}; retrying in ${(r.delayMs / 1000).toFixed(1)} s`) }),
+    });
+    digest = result.sha256;
+  } catch (error) {
+    if (error instanceof DownloadError) throw new InputError(`the FID Inception weights could not be downloaded: ${error.message}; ${manual}`, { cause: error });
+    throw error;
+  } finally {
+    bar?.finish();
+  }
+  if (!digest.startsWith(expectedPrefix)) {
+    rmSync(path, { force: true });
+    throw new InputError(`${url}: sha256 ${digest.slice(0, 8)}… is not ${expectedPrefix}… (pytorch-fid's file); the download was deleted: ${manual}`);
+  }
+  return path;
 }
 
 /**
  * The Inception weights to load: `--inception FILE` as given (any file in the FID Inception layout), else the
- * cached official file, checked against the sha256 prefix in its name. When it is not there, the error says
- * exactly what to fetch and where to put it.
+ * cached official file, checked against the sha256 prefix in its name, downloaded into the cache the first time
+ * it is needed (as pytorch-fid does through torch.hub).
  */
-export async function resolveInceptionWeights(explicit: string | undefined, cacheDir: string): Promise<string> {
+export async function resolveInceptionWeights(explicit: string | undefined, cacheDir: string, fetch: WeightsDownload = {}): Promise<string> {
   if (explicit !== undefined) {
     if (!existsSync(explicit)) throw new InputError(`--inception ${explicit}: no such file`);
     return explicit;
   }
   const path = cachedWeightsPath(cacheDir);
-  if (!existsSync(path)) {
-    throw new InputError(
-      `the FID Inception weights are not downloaded: fetch ${FID_WEIGHTS_URL} (about 92 MB) and save it as ${path}, or pass --inception FILE`,
-    );
-  }
-  const digest = await sha256(path);
+  if (!existsSync(path)) return fetchInceptionWeights(fetch.url ?? FID_WEIGHTS_URL, path, FID_WEIGHTS_SHA256_PREFIX, fetch.progress);
+  const digest = await sha256File(path);
   if (!digest.startsWith(FID_WEIGHTS_SHA256_PREFIX)) {
     throw new InputError(`${path}: sha256 ${digest.slice(0, 8)}… is not ${FID_WEIGHTS_SHA256_PREFIX}… (pytorch-fid's file): delete it and fetch ${FID_WEIGHTS_URL} again`);
   }

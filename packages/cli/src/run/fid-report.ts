@@ -18,7 +18,8 @@ import { defaultCacheDir, resolveInceptionWeights, type MeasureOptions, type Mea
 
 export const FID_OPTIONS: Record<string, OptionSpec> = {
   dims: { type: 'string', valueName: 'N', choices: FID_DIMS.map(String), default: '2048', description: "Inception features to compare (pytorch-fid's --dims)" },
-  inception: { type: 'string', valueName: 'FILE', description: "the FID Inception weights (default: pytorch-fid's pt_inception-2015-12-05-6726825d.pth in the cache)" },
+  inception: { type: 'string', valueName: 'FILE', description: "the FID Inception weights (default: pytorch-fid's pt_inception-2015-12-05-6726825d.pth in the cache, downloaded there the first time)" },
+  'inception-url': { type: 'string', valueName: 'URL', description: "where to download the official weights from when they are not cached (a mirror; default pytorch-fid's release)" },
   'kid-subsets': { type: 'string', valueName: 'N', description: "KID subsets (torch-fidelity's kid_subsets, default 100)" },
   'kid-subset-size': { type: 'string', valueName: 'M', description: 'images per KID subset (default 1000, capped at the smaller image count)' },
   'kid-seed': { type: 'string', valueName: 'N', description: "seed of the KID subsets (torch-fidelity's rng_seed, default 2020)" },
@@ -34,6 +35,7 @@ export interface FidSettings {
   cacheDir: string;
   useCache: boolean;
   inception: string | undefined;
+  inceptionUrl: string | undefined;
 }
 
 /** The FID options of the command line (a bad value is a usage error before anything runs). */
@@ -51,12 +53,16 @@ export function fidSettings(values: ParsedArgs['values'], batchSizeOption = 'bat
     cacheDir: stringValue(values, 'cache-dir') ?? defaultCacheDir(),
     useCache: values['no-cache'] !== true,
     inception: stringValue(values, 'inception'),
+    inceptionUrl: stringValue(values, 'inception-url'),
   };
 }
 
 /** Loads the network the settings name and returns what measureFolder / measureImages need. */
 export async function openInception(settings: FidSettings, progress: ProgressSink, message: (text: string) => void): Promise<MeasureOptions> {
-  const weightsPath = await resolveInceptionWeights(settings.inception, settings.cacheDir);
+  const weightsPath = await resolveInceptionWeights(settings.inception, settings.cacheDir, {
+    progress,
+    ...(settings.inceptionUrl === undefined ? {} : { url: settings.inceptionUrl }),
+  });
   let net: FidInceptionV3;
   try {
     net = await FidInceptionV3.load(weightsPath);

@@ -14,10 +14,11 @@ export interface ImageTranslator {
 
 /**
  * Translators on this machine: with one worker the generator runs in this thread (no thread to start); with
- * more, a pool of worker threads that each load it once.
+ * more (or `threads`: keeping this thread free, as a queue worker must, to renew its jobs' locks), a pool of
+ * worker threads that each load it once.
  */
-export async function startLocalTranslator(spec: ModelSpec, workers: number): Promise<ImageTranslator> {
-  if (workers === 1) {
+export async function startLocalTranslator(spec: ModelSpec, workers: number, { threads = false }: { threads?: boolean } = {}): Promise<ImageTranslator> {
+  if (workers === 1 && !threads) {
     const { loaded, info } = await loadSpec(spec);
     return {
       info,

@@ -35,6 +35,8 @@ export const resultFile = (name: string): string => name.replace(/\.[^.]*$/, '')
  * removed for the images of this set before anything new is written, so the folder never mixes two models.
  */
 export class ResultsFolder {
+  private readonly written = new Set<string>();
+
   private constructor(
     readonly dir: string,
     private readonly reusable: boolean,
@@ -64,9 +66,9 @@ export class ResultsFolder {
     return COLUMNS.map((column) => join('images', column, resultFile(name)));
   }
 
-  /** Whether an earlier run of the same model already wrote this image's results. */
+  /** Whether this image's results are here: written now, or by an earlier run of the same model. */
   has(name: string): boolean {
-    return this.reusable && this.paths(name).every((p) => existsSync(join(this.dir, p)));
+    return this.written.has(name) || (this.reusable && this.paths(name).every((p) => existsSync(join(this.dir, p))));
   }
 
   /** Writes an image's input and translation (each atomically; the translation last, so its presence means done). */
@@ -74,6 +76,15 @@ export class ResultsFolder {
     const [inputPath, outputPath] = this.paths(name);
     await writePng(join(this.dir, inputPath), input);
     await writePng(join(this.dir, outputPath), output);
+    this.written.add(name);
+  }
+
+  /** Writes an image's results that arrived as PNG files (from a queue worker), as `write` does. */
+  async writeEncoded(name: string, input: Uint8Array, output: Uint8Array): Promise<void> {
+    const [inputPath, outputPath] = this.paths(name);
+    await writeFileAtomic(join(this.dir, inputPath), input);
+    await writeFileAtomic(join(this.dir, outputPath), output);
+    this.written.add(name);
   }
 
   /** The index page; `extra` columns (e.g. `--explain`'s maps) follow real_A and fake_B. */

@@ -77,6 +77,13 @@ describe('downloadDataset', () => {
     expect(Buffer.compare(await readFile(join(out, 'maps.zip')), body)).toBe(0);
   });
 
+  test('a temporary folder left by a killed extraction is removed by the next run', async () => {
+    await mkdir(join(out, '.facades.extracting-0badf00d', 'trainA'), { recursive: true });
+    server.files.set('/facades.zip', { body: datasetZip('facades') });
+    await downloadDataset('facades', opts());
+    expect(await readdir(out)).toEqual(['facades']);
+  });
+
   test('an existing OUT/NAME is not touched (and nothing fetched) without --force', async () => {
     await mkdir(join(out, 'horse2zebra'), { recursive: true });
     await writeFile(join(out, 'horse2zebra', 'mine.txt'), 'keep');

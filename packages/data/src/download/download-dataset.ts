@@ -144,6 +144,7 @@ export async function downloadDataset(name: string, options: DownloadDatasetOpti
   let pending: { key: string; record: DownloadRecord } | undefined;
   if (options.file === undefined) ({ zip, pending } = await fetchZip(entry, zipName, options));
 
+  await removeStaleStaging(options.outDir, name);
   let planned: ReturnType<typeof planDataset>;
   try {
     planned = planDataset(zip.path, await listZip(zip.path, options.limits), layout);
@@ -212,6 +213,14 @@ async function fetchZip(
   const zip = { path, source: result.url, sha256: result.sha256, bytes: result.bytes, check, reused: result.reused, resumed: result.resumed, kept: true } as const;
   if (check !== 'recorded') return { zip };
   return { zip, pending: { key: zipName, record: { sha256: result.sha256, bytes: result.bytes, url: result.url, recorded: new Date().toISOString() } } };
+}
+
+/** Temporary folders left by an extraction that was killed (extractZip removes its own on any error it sees). */
+async function removeStaleStaging(outDir: string, name: string): Promise<void> {
+  const entries = await fs.readdir(outDir).catch(() => [] as string[]);
+  for (const entry of entries) {
+    if (entry.startsWith(`.${name}.extracting-`)) await fs.rm(join(outDir, entry), { recursive: true, force: true });
+  }
 }
 
 const UNUSABLE = new Set(['unsafe-archive', 'archive-too-large', 'not-a-dataset', 'bad-archive']);

@@ -67,6 +67,16 @@ describe('download', () => {
     expect(from).toBeLessThanOrEqual(100_000);
   });
 
+  test('a server that closes the connection right after a large body (HTTP/1.0 style) is read to the end', async () => {
+    // undici 7 crashes the process when the socket ends while the body is paused by backpressure (nodejs/undici#5360).
+    const large = randomBytes(24 * 1024 * 1024);
+    server.files.set('/close.bin', { body: large, close: true });
+    const dest = join(dir, 'close.bin');
+    const result = await download(`${server.url}/close.bin`, dest);
+    expect(result.sha256).toBe(sha(large));
+    await rm(dest);
+  });
+
   test('a part file left by an earlier run is continued, not fetched again', async () => {
     server.files.set('/left.bin', { body });
     const dest = join(dir, 'left.bin');

@@ -275,11 +275,17 @@ async function transfer(startUrl: string, part: string, offset: number, options:
   let received = start;
   const out = createWriteStream(part, { flags: start > 0 ? 'a' : 'w' });
   let writeFailure: unknown;
-  out.on('error', (err) => (writeFailure ??= err));
-  let bodyFailure: unknown;
-  try {
-    for await (const chunk of response.body as AsyncIterable<Buffer>) {
-      if (writeFailure !== undefined) break;
+  out.on('error', (err) => {
+    writeFailure ??= err;
+    response.body.destroy(err);
+  });
+  // The body is read in flowing mode, never paused: undici 7 crashes the process when a server closes the
+  // connection while a response body is paused by backpressure (nodejs/undici#5360). Disks outpace networks, so
+  // the file's write queue stays short.
+  const bodyFailure = await new Promise<unknown>((resolvePromise) => {
+    const body = response.body;
+    body.on('data', (chunk: Buffer) => {
+      if (writeFailure !== undefined) return;
       received += chunk.length;
       meter.add(received - start);
       if (options.onProgress !== undefined) {
@@ -287,11 +293,11 @@ async function transfer(startUrl: string, part: string, offset: number, options:
         const etaSeconds = total !== undefined && bytesPerSecond > 0 ? (total - received) / bytesPerSecond : undefined;
         options.onProgress({ url, received, total, bytesPerSecond, resumedFrom: start, ...(etaSeconds === undefined ? {} : { etaSeconds }) });
       }
-      if (!out.write(chunk)) await drained(out);
-    }
-  } catch (err) {
-    bodyFailure = err;
-  }
+      out.write(chunk);
+    });
+    body.once('end', () => resolvePromise(undefined));
+    body.once('error', (err) => resolvePromise(err));
+  });
   // Whatever arrived is flushed to the part file before anything else, so that a retry continues after it.
   await new Promise<void>((resolvePromise) => {
     if (out.destroyed) return resolvePromise();
@@ -300,27 +306,11 @@ async function transfer(startUrl: string, part: string, offset: number, options:
   });
   if (writeFailure !== undefined) throw writeError(part, writeFailure);
   if (bodyFailure !== undefined) {
-    response.body.destroy();
     if (options.signal?.aborted) throw aborted(url, options.signal);
     return { done: false, reason: `the transfer broke after ${received} bytes (${describe(bodyFailure)})` };
   }
   if (total !== undefined && received < total) return { done: false, reason: `the transfer stopped after ${received} of ${total} bytes` };
   return { done: true, url, bytes: received };
-}
-
-/** Resolves when the stream wants more data, or has failed (the failure is read from its 'error' handler). */
-function drained(stream: NodeJS.WritableStream & { destroyed: boolean }): Promise<void> {
-  return new Promise((resolvePromise) => {
-    const done = () => {
-      stream.off('drain', done);
-      stream.off('error', done);
-      stream.off('close', done);
-      resolvePromise();
-    };
-    stream.on('drain', done);
-    stream.on('error', done);
-    stream.on('close', done);
-  });
 }
 
 function requestFailure(url: string, err: unknown, signal: AbortSignal | undefined): Attempt {

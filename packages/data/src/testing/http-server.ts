@@ -14,6 +14,8 @@ export interface ServedFile {
   ignoreRange?: boolean;
   /** Send no Content-Length (chunked). */
   noLength?: boolean;
+  /** Close the connection after the body (`Connection: close`, as HTTP/1.0 servers do). */
+  close?: boolean;
 }
 
 export interface TestServer {
@@ -77,7 +79,7 @@ export async function startTestServer(): Promise<TestServer> {
       }
       res.writeHead(206, { 'content-range': `bytes ${start}-${size - 1}/${size}`, 'content-length': String(size - start), 'accept-ranges': 'bytes' });
     } else {
-      res.writeHead(200, { ...(file.noLength ? {} : { 'content-length': String(size) }), 'accept-ranges': 'bytes' });
+      res.writeHead(200, { ...(file.noLength ? {} : { 'content-length': String(size) }), ...(file.close ? { connection: 'close' } : {}), 'accept-ranges': 'bytes' });
     }
     const failing = file.dropAfter !== undefined && count - (file.failTimes ?? 0) <= (file.dropTimes ?? 1);
     if (failing && file.dropAfter! < size - start) {
