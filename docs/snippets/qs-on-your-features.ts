@@ -6,7 +6,7 @@ import { attentionPanel, entropyPanel, selectionMaps, type Raster } from '@qsatt
 
 /**
  * Stand-in features for an image `[H, W, 3]` in [0, 1]: at a quarter of its size, its colour and its horizontal
- * and vertical differences (7 channels). Use a layer of your own network instead.
+ * and vertical differences (5 channels). Use a layer of your own network instead.
  */
 export function imageFeatures(image: tf.Tensor3D): tf.Tensor4D {
   return tf.tidy(() => {
