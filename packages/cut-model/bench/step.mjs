@@ -29,7 +29,9 @@ function runOne(px, mode, backend, threads) {
     process.stdout.write(execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
   } catch (e) {
     // A configuration that cannot run here (e.g. beyond the 4 GB wasm heap) is reported, not fatal.
-    const reason = String(e.stderr ?? e.message).split('\n').find((l) => /Error|error/.test(l)) ?? 'failed';
+    // The thrown error's line, not native libraries' own stderr chatter (Dawn's "error: XDG_RUNTIME_DIR …").
+    const lines = String(e.stderr ?? e.message).split('\n');
+    const reason = lines.find((l) => /^\w*Error\b/.test(l)) ?? lines.find((l) => /Error|error/.test(l)) ?? 'failed';
     console.log(JSON.stringify({ px: Number(px), mode, threads: Number(threads), error: reason.trim().slice(0, 200), backend }));
   }
 }
