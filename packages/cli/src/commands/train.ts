@@ -292,7 +292,7 @@ async function train({ values }: ParsedArgs, io: CliIo): Promise<number> {
     io.stdout.write(
       `${resumeFrom === undefined ? 'training' : `resuming at step ${model.step}:`} ${folder.dir}${saved.preset === null ? '' : ` (preset ${saved.preset})`} on ${what}: ${total} steps, ${loader.batchesPerEpoch} per epoch\n`,
     );
-    folder.appendLog({ event: 'start', step: model.step, totalSteps: total, resumed: resumeFrom !== undefined || setup.restart === true, backend: choice.name, time: new Date().toISOString(), ...setup.changed });
+    folder.appendLog({ event: 'start', step: model.step, totalSteps: total, resumed: resumeFrom !== undefined || setup.restart === true, backend: choice.name, ...(choice.adapter ? { adapter: choice.adapter } : {}), time: new Date().toISOString(), ...setup.changed });
     if (dataset.skipped.length > 0) {
       folder.appendLog({ event: 'skipped-images', step: model.step, count: dataset.skipped.length, images: dataset.skipped });
       io.stdout.write(`left out ${dataset.skipped.length} bad image${dataset.skipped.length === 1 ? '' : 's'} (--skip-bad-images; listed in ${folder.logPath})\n`);
