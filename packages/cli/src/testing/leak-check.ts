@@ -77,7 +77,7 @@ export async function measureTranslations(count: number, every: number, warmup: 
   const samples: MemorySample[] = [sample(0)];
   try {
     for (let i = 1; i <= count; i++) {
-      translateImage(model.netG, image);
+      await translateImage(model.netG, image);
       if (i % every === 0) samples.push(sample(i));
     }
   } finally {
