@@ -34,7 +34,11 @@ export async function pageWithErrors(open: OpenBrowser): Promise<{ page: Page; e
   const page = await open.context.newPage();
   const errors: string[] = [];
   page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
+    // A failed request is reported below with its address.
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
+  });
+  page.on('response', (r) => {
+    if (r.status() >= 400) errors.push(`${r.status()} ${r.url()}`);
   });
   page.on('pageerror', (e) => errors.push(String(e)));
   return { page, errors };
