@@ -13,6 +13,8 @@ export {
 } from './backend/select-backend';
 export { configureWasmThreads, defaultWasmThreads, MAX_WASM_THREADS, wasmThreadsInUse } from './backend/wasm-threads';
 export { activeBackend, automaticBackendChoice, ensureBackend, requireBackend } from './backend/ensure-backend';
+export { synchronousReads, type SynchronousReads } from './backend/readback';
+export { describeAdapter, findWebGpuAdapter, formatAdapter, provideNavigatorGpu, type WebGpuAdapterInfo } from './backend/webgpu-adapter';
 
 export { conv2d, type Conv2dOptions } from './ops/conv2d';
 export { convTranspose2d, convTranspose2dOutputSize, type ConvTranspose2dOptions } from './ops/conv-transpose2d';

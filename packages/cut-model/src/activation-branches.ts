@@ -82,8 +82,10 @@ export class ActivationBranches {
       // The derivative, 1 or slope per unit, on the device; chosen units take the other branch's.
       let positive = tf.greater(input, 0);
       if (flips.length > 0) {
-        const chosen = tf.scatterND(tf.tensor2d(flips, [flips.length, 1], 'int32'), tf.ones([flips.length], 'bool'), [input.size]);
-        positive = tf.logicalXor(positive, tf.reshape(chosen, input.shape));
+        // Built on the CPU and uploaded: webgpu's scatter of booleans does not compile (tfjs 4.22 on Dawn).
+        const chosen = new Uint8Array(input.size);
+        for (const i of flips) chosen[i] = 1;
+        positive = tf.logicalXor(positive, tf.tensor(chosen, input.shape, 'bool'));
       }
       const derivative = tf.where(positive, tf.onesLike(input), tf.fill(input.shape, slope));
       save([derivative]);

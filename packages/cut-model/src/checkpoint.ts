@@ -235,9 +235,12 @@ export async function restoreCheckpoint(bytes: Uint8Array, source: string): Prom
   return { model, info, metadata };
 }
 
+// A computed name, so that browser bundles of the package leave Node's file system out (Node only: loadCheckpoint).
+const NODE_FS = 'node:fs/promises';
+
 /** Builds the model a checkpoint describes and restores its whole state, ready to continue training. */
 export async function loadCheckpoint(path: string): Promise<CutModel> {
-  const { readFile } = await import(/* @vite-ignore */ 'node:fs/promises');
+  const { readFile } = (await import(/* @vite-ignore */ NODE_FS)) as typeof import('node:fs/promises');
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(await readFile(path));

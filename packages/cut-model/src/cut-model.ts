@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ensureBackend, requireBackend, Rng, TorchAdam } from '@qsattn/core';
-import { defaultQsLayers, nceLoss, ProjectionHead, stopGradient, type NceLossResult, type PatchIdSource } from '@qsattn/qsattn';
+import { ensureBackend, requireBackend, Rng, synchronousReads, TorchAdam } from '@qsattn/core';
+import { defaultQsLayers, lowestIds, nceLoss, ProjectionHead, queryEntropies, stopGradient, type NceLossResult, type PatchIdSource } from '@qsattn/qsattn';
 import type { ActivationBranches, ActivationContext } from './activation-branches';
 import { layerParams, normsReachedByChannelsLastGrad, officialTapLayers, type LayerSpec } from './layer-spec';
 
@@ -238,9 +238,69 @@ export class CutModel {
 
   /**
    * One official training step on NHWC batches in [−1, 1]. With `record`, everything the conformance check
-   * compares is returned as well.
+   * compares is returned as well. It reads back mid-step (the QS selection's entropies, the losses): on a GPU
+   * backend use `trainStepAsync`, which reads nothing back until the step is queued.
    */
   trainStep(realA: tf.Tensor4D, realB: tf.Tensor4D, choices: StepChoices = {}, record = false): { losses: StepLosses; record?: StepRecord } {
+    if (synchronousReads() === 'unsupported') {
+      throw new Error(`trainStep reads values back synchronously, which the ${tf.getBackend()} backend cannot do here: use \`await model.trainStepAsync(…)\``);
+    }
+    const step = this.queueStep(realA, realB, choices, record);
+    return { losses: readLosses(step.losses, (t) => t.dataSync()[0]), record: step.record };
+  }
+
+  /**
+   * `trainStep` for every backend, GPU ones included: the step is queued without reading anything back (on
+   * backends whose synchronous reads are not cheap, the QS layers' queries are selected first, from the same
+   * encoder features, with an asynchronous read), and the losses are read once it is. Same values as `trainStep`.
+   */
+  async trainStepAsync(realA: tf.Tensor4D, realB: tf.Tensor4D, choices: StepChoices = {}, record = false): Promise<{ losses: StepLosses; record?: StepRecord }> {
+    let given = choices;
+    if (synchronousReads() !== 'cheap') {
+      // The flip is drawn first, as `trainStep` draws it, so the Rng's sequence is the same.
+      const flip = choices.flip ?? (this.options.flipEquivariance && this.rng.uniform() < 0.5);
+      given = { ...choices, flip, queryIds: await this.selectQueries(realA, realB, choices.queryIds) };
+    }
+    const step = this.queueStep(realA, realB, given, record);
+    const values = await Promise.all(Object.values(step.losses).map((t) => t.data()));
+    const byTensor = new Map(Object.values(step.losses).map((t, i) => [t, values[i][0]]));
+    return { losses: readLosses(step.losses, (t) => byTensor.get(t)!), record: step.record };
+  }
+
+  /**
+   * The QS selection a step on these batches would make (per NCE layer, one id list per image; `undefined` at random
+   * layers), for both NCE passes, read back asynchronously: from the encoder's features of the unflipped sources,
+   * which are the features the step selects from. Given selections are kept.
+   */
+  async selectQueries(realA: tf.Tensor4D, realB: tf.Tensor4D, given: StepChoices['queryIds'] = {}): Promise<StepChoices['queryIds']> {
+    const o = this.options;
+    const qsLayers = o.qsMode === null ? [] : defaultQsLayers(o.nceLayers.length);
+    const parts = o.nceIdt ? (['A', 'B'] as const) : (['A'] as const);
+    if (qsLayers.length === 0 || parts.every((p) => given[p] != null)) return given;
+    const batch = realA.shape[0];
+    const entropies = tf.tidy(() => {
+      const sources = o.nceIdt ? tf.concat([realA, realB], 0) : realA;
+      const features = this.netG.run(sources, { taps: o.nceLayers, encodeOnly: true }).features;
+      return qsLayers.map((l) => queryEntropies(features[l], { mode: o.qsMode ?? 'global' }));
+    });
+    const values = await Promise.all(entropies.map((e) => e.data()));
+    tf.dispose(entropies);
+    const selected = (part: number): QueryIds =>
+      o.nceLayers.map((_, l) => {
+        const at = qsLayers.indexOf(l);
+        if (at < 0) return undefined;
+        const count = entropies[at].shape[1];
+        const n = Math.min(o.numPatches, count);
+        return Array.from({ length: batch }, (_, b) => {
+          const image = part * batch + b;
+          return lowestIds((values[at] as Float32Array).subarray(image * count, (image + 1) * count), n);
+        });
+      });
+    return { A: given.A ?? selected(0), B: o.nceIdt ? (given.B ?? selected(1)) : given.B };
+  }
+
+  /** The step itself, its losses left on the backend as scalars (owned by the caller: `readLosses` frees them). */
+  private queueStep(realA: tf.Tensor4D, realB: tf.Tensor4D, choices: StepChoices, record: boolean): { losses: LossTensors; record?: StepRecord } {
     const o = this.options;
     const batch = realA.shape[0];
     const flip = choices.flip ?? (o.flipEquivariance && this.rng.uniform() < 0.5);
@@ -248,7 +308,7 @@ export class CutModel {
     const patchIdsB = choices.patchIds?.B ?? this.rng;
     const { branches } = choices;
     const at = (pass: string): ActivationContext | undefined => branches && { branches, pass };
-    const losses: Partial<StepLosses> = {};
+    const losses: LossTensors = {};
     let rec: StepRecord | undefined;
     let recordedD: tf.NamedTensorMap = {};
     const buggyNorms = this.buggyNorms(batch);
@@ -268,11 +328,11 @@ export class CutModel {
         const d = namedGrads(() => {
           const fake = ganLoss(this.netD.apply(detachedFake, at('D(fake_B), D step')), false, o.ganMode);
           const realLoss = ganLoss(this.netD.apply(realB, at('D(real_B), D step')), true, o.ganMode);
-          losses.D_fake = fake.dataSync()[0];
-          losses.D_real = realLoss.dataSync()[0];
+          losses.D_fake = keep(fake);
+          losses.D_real = keep(realLoss);
           return tf.mul(tf.add(fake, realLoss), 0.5) as tf.Scalar;
         }, this.netD.params.trainable());
-        losses.D = d.value.dataSync()[0];
+        losses.D = keep(d.value);
         // Created inside the G tape's scope, D's gradients are freed when it closes: keep a copy when recording.
         if (record) {
           recordedD = Object.fromEntries(Object.entries(d.grads).map(([n, g]) => [n, tf.keep(this.netD.params.toTorchLayout(n, g))]));
@@ -282,7 +342,7 @@ export class CutModel {
       });
 
       const lossGan = tf.mul(ganLoss(this.netD.apply(fakeB, at('D(fake_B), G step')), true, o.ganMode), o.lambdaGAN) as tf.Scalar;
-      losses.G_GAN = lossGan.dataSync()[0];
+      losses.G_GAN = keep(lossGan);
       // Source features: G(real) already computed them (same weights, and instance norm is per image), unless
       // the batch was flipped (the official code encodes the unflipped sources and flips the translations'
       // features back) or the official encoder passes' own gradients are to be reproduced.
@@ -295,12 +355,12 @@ export class CutModel {
       const featQParts = featQRaw.map((f) => splitBatch(flip ? tf.reverse(f, 2) : f, o.nceIdt ? 2 : 1));
 
       const nceA = this.nce(featKParts.map((p) => p[0]), featQParts.map((p) => p[0]), patchIdsA, choices.queryIds?.A, branches && { record: branches, tag: 'A' });
-      losses.NCE = nceA.loss.dataSync()[0];
+      losses.NCE = keep(nceA.loss);
       let nceTotal: tf.Scalar = nceA.loss;
       let nceB: NceLossResult | undefined;
       if (o.nceIdt) {
         nceB = this.nce(featKParts.map((p) => p[1]), featQParts.map((p) => p[1]), patchIdsB, choices.queryIds?.B, branches && { record: branches, tag: 'B' });
-        losses.NCE_Y = nceB.loss.dataSync()[0];
+        losses.NCE_Y = keep(nceB.loss);
         nceTotal = tf.mul(tf.add(nceA.loss, nceB.loss), 0.5) as tf.Scalar;
       }
       if (record) {
@@ -313,8 +373,7 @@ export class CutModel {
       }
       return tf.add(lossGan, nceTotal) as tf.Scalar;
     }, gParams);
-    losses.G = lossG.dataSync()[0];
-    lossG.dispose();
+    losses.G = lossG;
 
     const gGrads: tf.NamedTensorMap = {};
     const fGrads: tf.NamedTensorMap = {};
@@ -332,7 +391,7 @@ export class CutModel {
     this.optimizers.F.apply(fGrads);
     tf.dispose(Object.values(grads));
     this.step++;
-    return { losses: losses as StepLosses, record: rec };
+    return { losses, record: rec };
   }
 
   private recordNce(result: NceLossResult, featK: tf.Tensor4D[][], featQ: tf.Tensor4D[][], part: number): NceRecord {
@@ -401,6 +460,16 @@ export class CutModel {
     this.netF.dispose();
     for (const opt of Object.values(this.optimizers)) opt.dispose();
   }
+}
+
+/** The losses of a queued step, as scalars on the backend. */
+type LossTensors = Partial<Record<keyof StepLosses, tf.Scalar>>;
+
+/** Reads the losses of a queued step and frees their tensors. */
+function readLosses(tensors: LossTensors, read: (t: tf.Scalar) => number): StepLosses {
+  const losses = Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name, read(t)])) as unknown as StepLosses;
+  tf.dispose(Object.values(tensors));
+  return losses;
 }
 
 /** Frees every tensor of a step record. */

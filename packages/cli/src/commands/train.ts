@@ -220,7 +220,7 @@ async function train({ values }: ParsedArgs, io: CliIo): Promise<number> {
     io.stdout.write(
       `${resumeFrom === undefined ? 'training' : `resuming at step ${model.step}:`} ${folder.dir}${saved.preset === null ? '' : ` (preset ${saved.preset})`} on ${what}: ${total} steps, ${loader.batchesPerEpoch} per epoch\n`,
     );
-    folder.appendLog({ event: 'start', step: model.step, totalSteps: total, resumed: resumeFrom !== undefined, backend: choice.name, time: new Date().toISOString() });
+    folder.appendLog({ event: 'start', step: model.step, totalSteps: total, resumed: resumeFrom !== undefined, backend: choice.name, ...(choice.adapter ? { adapter: choice.adapter } : {}), time: new Date().toISOString() });
     if (model.step >= stopStep) {
       io.stdout.write(`nothing to do: the run is at step ${model.step} of ${total}${maxSteps === undefined ? '' : ` (--max_steps ${maxSteps})`}\n`);
       return EXIT_OK;

@@ -32,8 +32,8 @@ const SNAPSHOTS_FILE = 'snapshots.json';
 /** Translates the samples and reads what the QS layers select: the pictures of one moment of the run. */
 export async function takeSnapshot(netG: ResnetGenerator, options: ModelOptions, samples: SnapshotSamples): Promise<{ grid: Buffer; layers: LayerMaps[] }> {
   const translator = { translate: (x: tf.Tensor4D) => netG.translate(x) };
-  const fakeB = translateImage(translator, samples.A);
-  const idtB = options.nceIdt ? translateImage(translator, samples.B) : null;
+  const fakeB = await translateImage(translator, samples.A);
+  const idtB = options.nceIdt ? await translateImage(translator, samples.B) : null;
   const grid = await gridPng(['real_A', 'fake_B', 'real_B', 'idt_B'], [{ images: [samples.A, fakeB, samples.B, idtB] }]);
   return { grid, layers: await explainImage(netG, samples.A, options) };
 }

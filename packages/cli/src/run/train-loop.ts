@@ -34,7 +34,7 @@ export function totalSteps(model: CutModel, loader: UnalignedLoader): number {
 /**
  * The official training loop, continued from wherever the model and loader stand: per epoch, the learning rate
  * of the linear policy, the loader's batches (without resize-crop augmentation once the rate decays), one
- * `trainStep` each; `latest` is saved after every epoch and every `saveLatestFreq` images, a numbered checkpoint
+ * `trainStepAsync` each (any backend, GPU ones included); `latest` is saved after every epoch and every `saveLatestFreq` images, a numbered checkpoint
  * every `saveEpochFreq` epochs. Each checkpoint holds the loader's position, so a run continued from it takes
  * the same steps as one never stopped.
  */
@@ -59,7 +59,7 @@ export async function trainLoop(model: CutModel, loader: UnalignedLoader, folder
       const stepStart = performance.now();
       let losses: StepLosses;
       try {
-        ({ losses } = model.trainStep(A, B));
+        ({ losses } = await model.trainStepAsync(A, B));
       } finally {
         tf.dispose([A, B]);
       }

@@ -11,11 +11,11 @@ export interface Translator {
 export const IDENTITY: Translator = { translate: (x) => tf.clone(x) };
 
 /** Translates one 8-bit image and writes the result as the official `tensor2im` does (truncated to 8 bits). */
-export function translateImage(translator: Translator, image: ByteImage): ByteImage {
+export async function translateImage(translator: Translator, image: ByteImage): Promise<ByteImage> {
   const input = toFloatImage(image);
   const output = tf.tidy(() => translator.translate(tf.tensor4d(input.data, [1, image.height, image.width, image.channels])));
   const [, height, width, channels] = output.shape;
-  const data = output.dataSync() as Float32Array;
+  const data = (await output.data()) as Float32Array; // asynchronous: GPU backends read back no other way
   output.dispose();
   return toByteImage({ width, height, channels: channels as 1 | 3, data });
 }
@@ -39,7 +39,7 @@ export async function translateAll(
   for (const [index, image] of images.entries()) {
     const input = preprocessForTest(await image.load(), preprocess, image.name);
     const target = image.loadTarget === undefined ? undefined : preprocessForTest(await image.loadTarget(), preprocess, `${image.name} (target)`);
-    await use({ name: image.name, input, output: translateImage(translator, input), target }, index);
+    await use({ name: image.name, input, output: await translateImage(translator, input), target }, index);
   }
 }
 

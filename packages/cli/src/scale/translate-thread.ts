@@ -12,9 +12,9 @@ const post = (reply: ThreadReply, transfer: ArrayBuffer[] = []): void => port.po
 try {
   const { loaded, info } = await loadSpec(workerData as ModelSpec);
   post({ type: 'ready', info });
-  port.on('message', (request: ThreadRequest) => {
+  port.on('message', async (request: ThreadRequest) => {
     try {
-      const output: ByteImage = translateImage(loaded.generator, request.image);
+      const output: ByteImage = await translateImage(loaded.generator, request.image);
       post({ type: 'translated', id: request.id, output }, [output.data.buffer as ArrayBuffer]);
     } catch (err) {
       post({ type: 'failed', id: request.id, message: (err as Error).message.split('\n')[0] });

@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { findWebGpuAdapter, formatAdapter, registerWebGpuBackend, WEBGPU_HELP } from './webgpu-adapter';
+import { checkWebGlPrecision, findWebGlRenderer } from './webgl-renderer';
 import { BackendError } from './errors';
 import { checkThreadCount, configureWasmThreads, wasmThreadsInUse } from './wasm-threads';
 
@@ -22,6 +24,8 @@ export interface BackendChoice {
   requested: BackendName;
   /** Every backend tried, in order, with the reason each one was chosen or passed over. */
   attempts: BackendAttempt[];
+  /** For webgpu and webgl: the adapter or renderer it runs on, e.g. `google swiftshader (SwiftShader driver 5.0.0), software`. */
+  adapter?: string;
   /** The threads the wasm backend computes on (wasm only). */
   threads?: number;
 }
@@ -35,11 +39,24 @@ export interface SelectBackendOptions {
   threads?: number;
 }
 
+/** The device a GPU backend would run on, found before it starts. */
+interface Device {
+  adapter: string;
+  /** A software renderer: correct, but no faster than the CPU backends, so `auto` passes it over. */
+  software: boolean;
+}
+
 interface Candidate {
   name: Exclude<BackendName, 'auto'>;
   tfName: string;
   /** Loads the package that registers the backend; throws if it is not installed or cannot run here. */
   load: () => Promise<unknown>;
+  /** The npm packages it needs, for the error when it is named and not installed. */
+  install: string;
+  /** For GPU backends: the device it would run on; throws (one line, with the fix) when there is none. */
+  device?: () => Promise<Device>;
+  /** Checked once the backend runs: throws when it would not compute in float32. */
+  verify?: () => void;
 }
 
 const isNode = typeof process !== 'undefined' && process.versions?.node != null;
@@ -52,16 +69,45 @@ const CANDIDATES: Record<Exclude<BackendName, 'auto'>, Candidate> = {
     name: 'tensorflow-gpu',
     tfName: 'tensorflow',
     load: () => requireNode('@tensorflow/tfjs-node-gpu'),
+    install: '@tensorflow/tfjs-node-gpu',
   },
-  tensorflow: { name: 'tensorflow', tfName: 'tensorflow', load: () => requireNode('@tensorflow/tfjs-node') },
-  wasm: { name: 'wasm', tfName: 'wasm', load: () => import('@tensorflow/tfjs-backend-wasm') },
-  cpu: { name: 'cpu', tfName: 'cpu', load: () => import('@tensorflow/tfjs-backend-cpu') },
-  webgl: { name: 'webgl', tfName: 'webgl', load: () => dynamicImport('@tensorflow/tfjs-backend-webgl') },
-  webgpu: { name: 'webgpu', tfName: 'webgpu', load: () => dynamicImport('@tensorflow/tfjs-backend-webgpu') },
+  tensorflow: { name: 'tensorflow', tfName: 'tensorflow', load: () => requireNode('@tensorflow/tfjs-node'), install: '@tensorflow/tfjs-node' },
+  wasm: { name: 'wasm', tfName: 'wasm', load: () => import('@tensorflow/tfjs-backend-wasm'), install: '@tensorflow/tfjs-backend-wasm' },
+  cpu: { name: 'cpu', tfName: 'cpu', load: () => import('@tensorflow/tfjs-backend-cpu'), install: '@tensorflow/tfjs-backend-cpu' },
+  webgl: {
+    name: 'webgl',
+    tfName: 'webgl',
+    load: () => dynamicImport('@tensorflow/tfjs-backend-webgl'),
+    install: '@tensorflow/tfjs-backend-webgl',
+    device: async () => {
+      if (isNode) throw new Error('WebGL runs only in a browser (in Node use webgpu)');
+      const renderer = findWebGlRenderer();
+      if (renderer == null) throw new Error('no WebGL2 or WebGL context in this browser');
+      return { adapter: `${renderer.name}${renderer.software ? ', software' : ', hardware'}`, software: renderer.software };
+    },
+    verify: checkWebGlPrecision,
+  },
+  webgpu: {
+    name: 'webgpu',
+    tfName: 'webgpu',
+    load: async () => registerWebGpuBackend(tf, await dynamicImport('@tensorflow/tfjs-backend-webgpu')),
+    install: isNode ? 'webgpu @tensorflow/tfjs-backend-webgpu' : '@tensorflow/tfjs-backend-webgpu',
+    device: async () => {
+      let adapter;
+      try {
+        adapter = await findWebGpuAdapter();
+      } catch (err) {
+        throw err; // `not installed` when the `webgpu` package is missing
+      }
+      if (adapter == null) throw new Error(`no WebGPU adapter: ${WEBGPU_HELP}`);
+      return { adapter: formatAdapter(adapter), software: adapter.software };
+    },
+  },
 };
 
+// A real GPU first: native CUDA, then WebGPU on a hardware adapter (a software one is passed over), then the CPU.
 const AUTO_ORDER: Exclude<BackendName, 'auto'>[] = isNode
-  ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']
+  ? ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu']
   : ['webgpu', 'webgl', 'wasm', 'cpu'];
 
 async function requireNode(name: string): Promise<unknown> {
@@ -76,11 +122,27 @@ function describe(err: unknown): string {
   return message.split('\n')[0];
 }
 
-async function tryCandidate(candidate: Candidate, threads: number | undefined): Promise<BackendAttempt> {
-  try {
-    await candidate.load();
-  } catch (err) {
-    return { name: candidate.name, ok: false, reason: describe(err) };
+async function tryCandidate(candidate: Candidate, auto: boolean, threads: number | undefined): Promise<BackendAttempt & { adapter?: string }> {
+  // The device first: tfjs's webgpu package registers its backend only where `navigator.gpu` already exists.
+  let device: Device | undefined;
+  if (candidate.device) {
+    try {
+      device = await candidate.device();
+    } catch (err) {
+      return { name: candidate.name, ok: false, reason: describe(err) };
+    }
+    if (auto && device.software) {
+      return { name: candidate.name, ok: false, reason: `only a software adapter, ${device.adapter} (name it to use it anyway)` };
+    }
+  }
+  // Already registered: the app imported the package itself (in a browser bundle it must: a bare dynamic import
+  // cannot be resolved there).
+  if (tf.findBackendFactory(candidate.tfName) == null) {
+    try {
+      await candidate.load();
+    } catch (err) {
+      return { name: candidate.name, ok: false, reason: describe(err) };
+    }
   }
   if (candidate.name === 'wasm') await configureWasmThreads(threads);
   if (tf.findBackendFactory(candidate.tfName) == null) {
@@ -93,14 +155,26 @@ async function tryCandidate(candidate: Candidate, threads: number | undefined): 
     return { name: candidate.name, ok: false, reason: `failed to initialise: ${describe(err)}` };
   }
   if (!ok) return { name: candidate.name, ok: false, reason: 'failed to initialise on this machine' };
-  return { name: candidate.name, ok: true, reason: 'chosen' };
+  try {
+    candidate.verify?.();
+  } catch (err) {
+    return { name: candidate.name, ok: false, reason: describe(err) };
+  }
+  return { name: candidate.name, ok: true, reason: 'chosen', ...(device ? { adapter: device.adapter } : {}) };
+}
+
+/** In Node, the packages to install; in a browser, the import the page's bundle needs. */
+function installHint(candidate: Candidate): string {
+  const first = candidate.install.split(' ').at(-1)!;
+  return isNode ? `npm i ${candidate.install}` : `import '${first}' in the page's bundle (after npm i ${first})`;
 }
 
 
 /**
- * Activates a tfjs backend. `auto` tries, in Node: tfjs-node-gpu, tfjs-node (optional peers, used only when
- * installed), wasm, cpu; in a browser: webgpu, webgl, wasm, cpu. The result says which one was chosen and why
- * every earlier one was passed over.
+ * Activates a tfjs backend. `auto` tries, in Node: tfjs-node-gpu, webgpu (through the `webgpu` package), tfjs-node
+ * (optional peers, used only when installed), wasm, cpu; in a browser: webgpu, webgl, wasm, cpu. `auto` takes a
+ * GPU backend only on a hardware adapter; named, it runs on a software one too (SwiftShader: tests, CI). The result
+ * says which one was chosen, on which adapter, and why every earlier one was passed over.
  */
 export async function selectBackend(name: string = 'auto', options: SelectBackendOptions = {}): Promise<BackendChoice> {
   if (!(BACKEND_NAMES as readonly string[]).includes(name)) {
@@ -111,17 +185,18 @@ export async function selectBackend(name: string = 'auto', options: SelectBacken
   const order = requested === 'auto' ? AUTO_ORDER : [requested as Exclude<BackendName, 'auto'>];
   const attempts: BackendAttempt[] = [];
   for (const candidateName of order) {
-    const attempt = await tryCandidate(CANDIDATES[candidateName], threads);
+    const { adapter, ...attempt } = await tryCandidate(CANDIDATES[candidateName], requested === 'auto', threads);
     attempts.push(attempt);
     if (attempt.ok) {
       await tf.ready();
       const active = tf.getBackend();
-      return active === 'wasm'
-        ? { name: active, requested, attempts, threads: await wasmThreadsInUse() }
-        : { name: active, requested, attempts };
+      if (active === 'wasm') return { name: active, requested, attempts, threads: await wasmThreadsInUse() };
+      return { name: active, requested, attempts, ...(adapter ? { adapter } : {}) };
     }
   }
-  const tried = attempts.map((a) => `${a.name} (${a.reason})`).join('; ');
+  const tried = attempts
+    .map((a) => `${a.name} (${a.reason}${requested !== 'auto' && a.reason === 'not installed' ? `: ${installHint(CANDIDATES[a.name])}` : ''})`)
+    .join('; ');
   const valid = BACKEND_NAMES.join(', ');
   throw new BackendError(
     requested === 'auto'
@@ -131,11 +206,12 @@ export async function selectBackend(name: string = 'auto', options: SelectBacken
 }
 
 /**
- * One line for logs: `backend wasm, 2 threads (passed over: tensorflow-gpu: not installed; tensorflow: not
- * installed)`.
+ * One line for logs: `backend wasm, 2 threads (passed over: tensorflow-gpu: not installed; webgpu: no WebGPU
+ * adapter: …)`, or `backend webgpu on google swiftshader (SwiftShader driver 5.0.0), software`.
  */
 export function describeBackendChoice(choice: BackendChoice): string {
   const skipped = choice.attempts.filter((a) => !a.ok).map((a) => `${a.name}: ${a.reason}`);
   const threads = choice.threads === undefined ? '' : `, ${choice.threads} thread${choice.threads === 1 ? '' : 's'}`;
-  return `backend ${choice.name}${threads}` + (skipped.length > 0 ? ` (passed over: ${skipped.join('; ')})` : '');
+  const adapter = choice.adapter === undefined ? '' : ` on ${choice.adapter}`;
+  return `backend ${choice.name}${threads}${adapter}` + (skipped.length > 0 ? ` (passed over: ${skipped.join('; ')})` : '');
 }

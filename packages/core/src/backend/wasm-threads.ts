@@ -9,10 +9,13 @@ export const MAX_WASM_THREADS = 8;
 
 const isNode = typeof process !== 'undefined' && process.versions?.node != null;
 
+/** Node's own modules, by a computed name: browser bundles then leave them out (they are used in Node only). */
+const nodeModule = <T>(name: string): Promise<T> => import(/* @vite-ignore */ name) as Promise<T>;
+
 /** The number of logical cores here: Node's `availableParallelism()`, a browser's `hardwareConcurrency`, else 1. */
 export async function logicalCores(): Promise<number> {
   if (isNode) {
-    const os = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:os');
+    const os = await nodeModule<typeof import('node:os')>('node:os');
     return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   }
   const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
@@ -114,10 +117,10 @@ export async function configureWasmThreads(requested?: number): Promise<number> 
  */
 async function startThreadedWasm(pkg: WasmPackage, threads: number): Promise<tf.KernelBackend> {
   const [{ createRequire }, fs, os, path] = await Promise.all([
-    import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:module'),
-    import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:fs'),
-    import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:os'),
-    import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:path'),
+    nodeModule<typeof import('node:module')>('node:module'),
+    nodeModule<typeof import('node:fs')>('node:fs'),
+    nodeModule<typeof import('node:os')>('node:os'),
+    nodeModule<typeof import('node:path')>('node:path'),
   ]);
   const require = createRequire(import.meta.url);
   const out = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'wasm-out');

@@ -3,12 +3,17 @@
 // URLs there instead).
 import { WeightFileError } from './errors';
 
+// The names are held in variables: a bundler resolves a literal `import('node:fs/promises')` and fails for the
+// browser (esbuild: "Could not resolve"), but leaves a computed one alone.
+const NODE_FS = 'node:fs/promises';
+const NODE_PATH = 'node:path';
+
 export function nodeFs(): Promise<typeof import('node:fs/promises')> {
-  return import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:fs/promises');
+  return import(/* webpackIgnore: true */ /* @vite-ignore */ NODE_FS);
 }
 
 export function nodePath(): Promise<typeof import('node:path')> {
-  return import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:path');
+  return import(/* webpackIgnore: true */ /* @vite-ignore */ NODE_PATH);
 }
 
 export function isNode(): boolean {

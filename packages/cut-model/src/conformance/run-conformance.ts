@@ -69,12 +69,13 @@ class Table {
 /** How a gradient tensor passed: against the recording (SPEC), or, where the recording is itself float32 noise, against the float64 truth. */
 type Judge = 'recording' | 'float64';
 
-const data = (t: tf.Tensor): Float32Array => t.dataSync() as Float32Array;
+/** Values read back asynchronously: GPU backends (webgpu in Node) cannot read synchronously. */
+const data = async (t: tf.Tensor): Promise<Float32Array> => (await t.data()) as Float32Array;
 
 /** An NHWC tensor's values in the recordings' NCHW order. */
-function nchwData(t: tf.Tensor4D): Float32Array {
+async function nchwData(t: tf.Tensor4D): Promise<Float32Array> {
   const nchw = tf.transpose(t, [0, 3, 1, 2]);
-  const values = data(nchw);
+  const values = await data(nchw);
   nchw.dispose();
   return values;
 }
@@ -89,13 +90,13 @@ class Dump {
     if (this.enabled) this.tensors[name] = { dtype: 'F32', shape, data: Float32Array.from(values) };
   }
 
-  putTensor(name: string, t: tf.Tensor, layout: 'as-is' | 'nchw' = 'as-is'): void {
+  async putTensor(name: string, t: tf.Tensor, layout: 'as-is' | 'nchw' = 'as-is'): Promise<void> {
     if (!this.enabled) return;
     if (layout === 'nchw') {
       const [b, h, w, c] = t.shape;
-      this.put(name, nchwData(t as tf.Tensor4D), [b, c, h, w]);
+      this.put(name, await nchwData(t as tf.Tensor4D), [b, c, h, w]);
     } else {
-      this.put(name, data(t), t.shape);
+      this.put(name, await data(t), t.shape);
     }
   }
 }
@@ -118,30 +119,30 @@ async function compareNcePass(
 ): Promise<void> {
   for (const [l, f] of rec.featK.entries()) {
     const at = (group: string): string => `${tag}.${group}.${l}`;
-    table.add(`${tag}.feat_k`, compareValues(nchwData(f), data(recorded[`feat_k.${l}`])));
-    table.add(`${tag}.feat_q`, compareValues(nchwData(rec.featQ[l]), data(recorded[`feat_q.${l}`])));
-    table.add(`${tag}.grad_feat_k`, judgeGradient(nchwData(rec.gradFeatK[l]), data(recorded[`grad_feat_k.${l}`]), truth?.[`${tag}.grad_feat_k.${l}`]));
-    dump.putTensor(at('feat_k'), f, 'nchw');
-    dump.putTensor(at('feat_q'), rec.featQ[l], 'nchw');
-    dump.putTensor(at('grad_feat_k'), rec.gradFeatK[l], 'nchw');
+    table.add(`${tag}.feat_k`, compareValues(await nchwData(f), await data(recorded[`feat_k.${l}`])));
+    table.add(`${tag}.feat_q`, compareValues(await nchwData(rec.featQ[l]), await data(recorded[`feat_q.${l}`])));
+    table.add(`${tag}.grad_feat_k`, await judgeGradient(await nchwData(rec.gradFeatK[l]), await data(recorded[`grad_feat_k.${l}`]), truth?.[`${tag}.grad_feat_k.${l}`]));
+    await dump.putTensor(at('feat_k'), f, 'nchw');
+    await dump.putTensor(at('feat_q'), rec.featQ[l], 'nchw');
+    await dump.putTensor(at('grad_feat_k'), rec.gradFeatK[l], 'nchw');
     const sample = rec.samples[l];
     if ('attn' in sample) {
       // The recorded selection was replayed in its recorded order, so rows align; ours is judged by entropy.
-      table.add(`${tag}.attn`, compareValues(data(sample.attn), data(recorded[`attn.${l}`])));
-      dump.putTensor(at('attn'), sample.attn);
+      table.add(`${tag}.attn`, compareValues(await data(sample.attn), await data(recorded[`attn.${l}`])));
+      await dump.putTensor(at('attn'), sample.attn);
       const selection = await checkSelection(f, sample.ids, qs);
       table.add(`${tag}.select`, selection);
       dump.put(at('ids'), selection.ours.flatMap((ids) => Array.from(ids)), [selection.ours.length, selection.ours[0].length]);
     } else if (recorded[`ids.${l}`] != null) {
-      const same = JSON.stringify(Array.from(sample.ids)) === JSON.stringify(Array.from(recorded[`ids.${l}`].dataSync()));
+      const same = JSON.stringify(Array.from(sample.ids)) === JSON.stringify(Array.from(await recorded[`ids.${l}`].data()));
       table.add(`${tag}.ids`, { error: same ? 0 : 1, tolerance: 0, ok: same });
     }
-    table.add(`${tag}.pool_k`, compareValues(data(rec.pooledK[l]), data(recorded[`pool_k.${l}`])));
-    table.add(`${tag}.pool_q`, compareValues(data(rec.pooledQ[l]), data(recorded[`pool_q.${l}`])));
-    table.add(`${tag}.loss`, compareValues(data(rec.rowLosses[l]), data(recorded[`loss.${l}`])));
-    dump.putTensor(at('pool_k'), rec.pooledK[l]);
-    dump.putTensor(at('pool_q'), rec.pooledQ[l]);
-    dump.putTensor(at('loss'), rec.rowLosses[l]);
+    table.add(`${tag}.pool_k`, compareValues(await data(rec.pooledK[l]), await data(recorded[`pool_k.${l}`])));
+    table.add(`${tag}.pool_q`, compareValues(await data(rec.pooledQ[l]), await data(recorded[`pool_q.${l}`])));
+    table.add(`${tag}.loss`, compareValues(await data(rec.rowLosses[l]), await data(recorded[`loss.${l}`])));
+    await dump.putTensor(at('pool_k'), rec.pooledK[l]);
+    await dump.putTensor(at('pool_q'), rec.pooledQ[l]);
+    await dump.putTensor(at('loss'), rec.rowLosses[l]);
   }
 }
 
@@ -149,26 +150,26 @@ async function compareNcePass(
  * The recorded selection of every QS layer of one NCE pass, per image in recorded order: `local` records its ids;
  * `global` and `local_global` record only the selected rows of the global attention, which identify them.
  */
-function recordedSelection(tensors: Tensors, tag: string, nceLayers: number, qs: QsReplay, source: string): (Int32Array[] | undefined)[] {
-  return [...Array(nceLayers).keys()].map((l) => {
+async function recordedSelection(tensors: Tensors, tag: string, nceLayers: number, qs: QsReplay, source: string): Promise<(Int32Array[] | undefined)[]> {
+  return Promise.all([...Array(nceLayers).keys()].map(async (l) => {
     if (!qs.layers.has(l)) return undefined;
     const ids = tensors[`${tag}.ids.${l}`];
     if (ids != null) {
       const [b, n] = ids.shape.length === 2 ? ids.shape : [1, ids.shape[0]];
-      const flat = ids.dataSync();
+      const flat = await ids.data();
       return Array.from({ length: b }, (_, i) => Int32Array.from(flat.subarray(i * n, (i + 1) * n)));
     }
     const feat = tensors[`${tag}.feat_k.${l}`];
     const attn = tensors[`${tag}.attn.${l}`];
     if (feat == null || attn == null) throw new Error(`${source}: no recorded ${tag}.ids.${l} nor ${tag}.feat_k.${l} and ${tag}.attn.${l} to read the selection from`);
     const nhwc = nchwToNhwc(feat);
-    const values = data(nhwc);
+    const values = await data(nhwc);
     nhwc.dispose();
-    return recoverGlobalSelection({ shape: nhwc.shape, values }, { shape: attn.shape, values: data(attn) });
-  });
+    return recoverGlobalSelection({ shape: nhwc.shape, values }, { shape: attn.shape, values: await data(attn) });
+  }));
 }
 
-function compareNetwork(
+async function compareNetwork(
   table: Table,
   net: 'G' | 'F' | 'D',
   ours: Tensors,
@@ -177,18 +178,18 @@ function compareNetwork(
   truth: Tensors | undefined,
   lr: number,
   exactlyZero: ReadonlySet<string> = new Set(),
-): void {
+): Promise<void> {
   const grads = pick(recorded, `grad.${net}.`);
-  const networkMax = Math.max(...Object.values(grads).map((g) => maxAbs(data(g))));
+  const networkMax = Math.max(...(await Promise.all(Object.values(grads).map(data))).map(maxAbs));
   for (const [name, want] of Object.entries(grads)) {
     const got = ours[name];
     if (got == null) {
       table.add(`grad.${net}`, { error: Infinity, tolerance: 0, ok: false });
       continue;
     }
-    const g = judgeGradient(data(got), data(want), truth?.[`grad.${net}.${name}`], { networkMax, exactlyZero: exactlyZero.has(name) });
+    const g = await judgeGradient(await data(got), await data(want), truth?.[`grad.${net}.${name}`], { networkMax, exactlyZero: exactlyZero.has(name) });
     table.add(`grad.${net}`, g);
-    table.add(`after.${net}`, compareAfterStep(data(after[name]), data(recorded[`after.${net}.${name}`]), data(want), g.tolerance, lr));
+    table.add(`after.${net}`, compareAfterStep(await data(after[name]), await data(recorded[`after.${net}.${name}`]), await data(want), g.tolerance, lr));
   }
 }
 
@@ -198,15 +199,15 @@ function compareNetwork(
  * no farther from them than twice the official float32 values are. Tiny or nearly cancelling gradients are float32
  * noise in any implementation, the official one included, and only the exact values can judge them.
  */
-function judgeGradient(
+async function judgeGradient(
   got: Float32Array,
   want: Float32Array,
   truth: tf.Tensor | undefined,
   options: { networkMax?: number; exactlyZero?: boolean } = {},
-): Comparison & { judge: Judge } {
+): Promise<Comparison & { judge: Judge }> {
   const c = compareGradient(got, want, options);
   if (c.ok || truth == null) return { ...c, judge: 'recording' };
-  const exact = data(truth);
+  const exact = await data(truth);
   const spec = compareGradient(got, exact, options);
   const tolerance = Math.max(spec.tolerance, 2 * maxDiff(want, exact));
   return { error: spec.error, tolerance, ok: spec.error <= tolerance, judge: 'float64' };
@@ -312,26 +313,29 @@ async function replayStep(
       mode: options.qsMode ?? 'global',
     };
     const randomLayers = [...Array(nceLayers).keys()].filter((l) => !qs.layers.has(l));
-    const perms = (offset: number): (Int32Array | undefined)[] => {
+    const perms = async (offset: number): Promise<(Int32Array | undefined)[]> => {
       const ids: (Int32Array | undefined)[] = new Array(nceLayers).fill(undefined);
-      randomLayers.forEach((l, i) => {
+      for (const [i, l] of randomLayers.entries()) {
         const t = tensors[`perm.${offset + i}`];
         if (t == null) throw new Error(`${source}: no recorded perm.${offset + i} for NCE layer ${l}`);
-        ids[l] = Int32Array.from(t.dataSync());
-      });
+        ids[l] = Int32Array.from(await t.data());
+      }
       return ids;
     };
     const realA = nchwToNhwc(tensors['input.real_A']);
     const realB = nchwToNhwc(tensors['input.real_B']);
-    const step = model.trainStep(
+    const choices = {
+      patchIds: { A: await perms(0), B: options.nceIdt ? await perms(randomLayers.length) : undefined },
+      queryIds: {
+        A: await recordedSelection(tensors, 'nceA', nceLayers, qs, source),
+        B: options.nceIdt ? await recordedSelection(tensors, 'nceB', nceLayers, qs, source) : undefined,
+      },
+    };
+    const step = await model.trainStepAsync(
       realA,
       realB,
       {
-        patchIds: { A: perms(0), B: options.nceIdt ? perms(randomLayers.length) : undefined },
-        queryIds: {
-          A: recordedSelection(tensors, 'nceA', nceLayers, qs, source),
-          B: options.nceIdt ? recordedSelection(tensors, 'nceB', nceLayers, qs, source) : undefined,
-        },
+        ...choices,
         flip: false,
         branches,
       },
@@ -343,22 +347,22 @@ async function replayStep(
     for (const [name, value] of Object.entries(step.losses)) {
       if (value === undefined) continue;
       dump.put(`loss.${name}`, [value], tensors[`loss.${name}`]?.shape ?? []);
-      if (tensors[`loss.${name}`] != null) table.add('loss', compareValues([value], data(tensors[`loss.${name}`])));
+      if (tensors[`loss.${name}`] != null) table.add('loss', compareValues([value], await data(tensors[`loss.${name}`])));
     }
-    table.add('out.fake_B', compareValues(nchwData(rec.fakeB), data(tensors['out.fake_B'])));
-    dump.putTensor('out.fake_B', rec.fakeB, 'nchw');
+    table.add('out.fake_B', compareValues(await nchwData(rec.fakeB), await data(tensors['out.fake_B'])));
+    await dump.putTensor('out.fake_B', rec.fakeB, 'nchw');
     if (rec.idtB && tensors['out.idt_B']) {
-      table.add('out.idt_B', compareValues(nchwData(rec.idtB), data(tensors['out.idt_B'])));
-      dump.putTensor('out.idt_B', rec.idtB, 'nchw');
+      table.add('out.idt_B', compareValues(await nchwData(rec.idtB), await data(tensors['out.idt_B'])));
+      await dump.putTensor('out.idt_B', rec.idtB, 'nchw');
     }
     await compareNcePass(table, dump, 'nceA', rec.nce.A, pick(tensors, 'nceA.'), truth, qs);
     if (rec.nce.B) await compareNcePass(table, dump, 'nceB', rec.nce.B, pick(tensors, 'nceB.'), truth, qs);
     const after = { G: model.netG.params.toTorch(), D: model.netD.params.toTorch(), F: model.netF.toTorch() };
     const exactlyZero = { G: new Set(biasesCancelledByNorm(model.netG.layers)), D: new Set(biasesCancelledByNorm(model.netD.layers)), F: new Set<string>() };
     for (const net of ['G', 'F', 'D'] as const) {
-      compareNetwork(table, net, rec.grads[net], after[net], tensors, truth, options.lr, exactlyZero[net]);
-      for (const [name, g] of Object.entries(rec.grads[net])) dump.putTensor(`grad.${net}.${name}`, g);
-      for (const [name, w] of Object.entries(after[net])) dump.putTensor(`after.${net}.${name}`, w);
+      await compareNetwork(table, net, rec.grads[net], after[net], tensors, truth, options.lr, exactlyZero[net]);
+      for (const [name, g] of Object.entries(rec.grads[net])) await dump.putTensor(`grad.${net}.${name}`, g);
+      for (const [name, w] of Object.entries(after[net])) await dump.putTensor(`after.${net}.${name}`, w);
     }
     tf.dispose([...Object.values(after.G), ...Object.values(after.D), ...Object.values(after.F)]);
   } finally {

@@ -1,0 +1,1 @@
+export function serveDist(port?: number): Promise<{ url: string; close: () => void }>;
