@@ -63,5 +63,7 @@ describe('docs examples in headless Chromium', () => {
     for (const command of ['train', 'test', 'report', 'conformance']) expect(cli).toContain(`id="${command}"`);
     expect(cli).toContain('--dashboard');
     expect(existsSync(join(dist, 'api', 'index.html'))).toBe(true);
+    // The GPU work's standalone training page, included by scripts/docs-include-examples.mjs.
+    expect(existsSync(join(dist, 'train-in-browser', 'index.html'))).toBe(true);
   });
 });

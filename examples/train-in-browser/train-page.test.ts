@@ -1,5 +1,5 @@
 // The page trains and renders in headless Chromium on webgl (software, SwiftShader, where there is no GPU): a tiny
-// run (32 px, ngf 8, two steps), losses drawn, translations drawn, nothing thrown.
+// run (32 px, ngf 4, two steps), losses drawn, translations drawn, nothing thrown.
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { findChromium, launchChromium, type Browser } from '../../packages/core/src/testing/browser';
@@ -29,7 +29,7 @@ suite(`the training page in headless Chromium${chromium == null ? ' (skipped: no
     const { page } = browser;
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${server.url}?backend=webgl&steps=2&size=32&ngf=8&every=1&autostart`, { waitUntil: 'commit' });
+    await page.goto(`${server.url}?backend=webgl&steps=2&size=32&ngf=4&every=1&autostart`, { waitUntil: 'commit' });
     await page.waitForFunction(() => document.body.dataset.done === 'true' || document.body.dataset.error != null, null, { timeout: 600_000 });
     expect(await page.evaluate(() => document.body.dataset.error ?? null)).toBeNull();
     expect(errors).toEqual([]);

@@ -13,7 +13,7 @@ const batch = (seed: number): tf.Tensor4D => tf.tensor4d(Float32Array.from(testV
 describeGpu('training', () => {
   test('steps on webgpu keep tensors and GPU memory steady; trainStep says to use trainStepAsync', async () => {
     await tf.setBackend('webgpu');
-    const model = new CutModel({ ngf: 8, ndf: 8, netFNc: 32, numPatches: 16, qsMode: 'global', nLayersD: 2, netD: 'n_layers' }, { seed: 2 });
+    const model = new CutModel({ ngf: 4, ndf: 4, netFNc: 16, numPatches: 16, qsMode: 'global', nLayersD: 2, netD: 'n_layers' }, { seed: 2 });
     const [a, b] = [batch(1), batch(2)];
     expect(() => model.trainStep(a, b)).toThrow(
       /^trainStep reads values back synchronously, which the webgpu backend cannot do here: use `await model\.trainStepAsync\(…\)`$/,

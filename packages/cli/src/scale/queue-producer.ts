@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
-import { Queue, QueueEvents, type Job } from 'bullmq';
+import { Job, Queue, QueueEvents } from 'bullmq';
 import { encodePng } from '@qsattn/data';
 import type { TestImage, TestPreprocess } from '../run/datasets';
 import { readInputFile } from '../fixture-file';
@@ -64,6 +64,23 @@ export async function translateThroughQueue(images: readonly { image: TestImage;
       await watch.guard(watch.client.hset(key, { weights: Buffer.from(readInputFile(spec.path)), spec: JSON.stringify(published) }));
     }
     await watch.guard(watch.client.expire(key, MODEL_TTL_SECONDS));
+    // A job's end: from the queue's events, or, should the reader have missed it (the events stream is capped, as
+    // its entries carry the results), from the job itself, looked at every few seconds.
+    const finished = async (job: Job<TranslateJob, TranslateResult>): Promise<TranslateResult> => {
+      const byEvent = job.waitUntilFinished(events);
+      byEvent.catch(() => {});
+      for (;;) {
+        const settled = await Promise.race([byEvent.then(() => true, () => true), new Promise<false>((r) => setTimeout(() => r(false), 3000).unref())]);
+        if (settled) return byEvent;
+        const state = await job.getState();
+        if (state === 'completed' || state === 'failed') {
+          const fresh = await Job.fromId<TranslateJob, TranslateResult>(queue, job.id!);
+          if (fresh === undefined) throw new Error(`job ${job.id} disappeared from the queue`);
+          if (state === 'completed') return fresh.returnvalue;
+          throw new Error(fresh.failedReason);
+        }
+      }
+    };
     const refresh = setInterval(() => void watch.client.expire(key, MODEL_TTL_SECONDS).catch(() => {}), 60_000);
     const ping = setInterval(() => void watch.client.ping().catch(() => {}), 1000);
     try {
@@ -85,7 +102,7 @@ export async function translateThroughQueue(images: readonly { image: TestImage;
         added.push(job);
         let result: TranslateResult | undefined;
         try {
-          result = await watch.guard(job.waitUntilFinished(events));
+          result = await watch.guard(finished(job));
         } catch (err) {
           if (err instanceof RedisLostError) throw err;
           failures.push({ name: image.name, reason: (err as Error).message.split('\n')[0] });

@@ -6,12 +6,18 @@ import '@tensorflow/tfjs-backend-webgpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { runConformance } from '../conformance/run-conformance';
 
-async function replay(backend: string, url: string): Promise<unknown> {
+async function fetchBytes(url: string): Promise<Uint8Array> {
+  return new Uint8Array(await (await fetch(url)).arrayBuffer());
+}
+
+/** Replays the recording at `url` on `backend`; `truthUrl` is its float64 replay, when it has one. */
+async function replay(backend: string, url: string, truthUrl: string | null): Promise<unknown> {
   const choice = await selectBackend(backend);
-  const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+  const bytes = await fetchBytes(url);
+  const truth = truthUrl === null ? undefined : await fetchBytes(truthUrl);
   const before = tf.memory().numTensors;
   const start = performance.now();
-  const report = await runConformance(bytes, url);
+  const report = await runConformance(bytes, url, { truth });
   return {
     backend: describeBackendChoice(choice),
     seconds: (performance.now() - start) / 1000,
