@@ -137,6 +137,9 @@ export async function trainLoop(model: CutModel, loader: UnalignedLoader, folder
         stepSeconds,
       });
       const epochEnds = epochStep + 1 === loader.batchesPerEpoch;
+      // A step and its events may settle on promises alone; a turn of the event loop lets signal handlers (Ctrl-C)
+      // and timers run before stopRequested is asked.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       if (!epochEnds && (options.stopRequested() || model.step === options.maxSteps)) {
         await save('latest', 'stop', epoch);
         return options.stopRequested() ? 'stopped' : 'max-steps';
