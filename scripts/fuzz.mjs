@@ -7,13 +7,10 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:f
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { numericOptions } from './numeric-options.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
+const option = numericOptions();
 const scale = option('scale', 50);
 const seed = option('seed', 20261203);
 if (!(Number.isInteger(scale) && scale > 0) || !Number.isInteger(seed)) {
