@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { decodeImageFile } from '@qsattn/data';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { filesOf } from '../testing/files-of';
 import { FIXTURES, runCli } from '../testing/memory-io';
 import { startRedisServer, type RedisServer } from '../testing/redis-server';
 
@@ -18,20 +19,6 @@ const WEIGHTS = join(FIXTURES, 'pth', 'qs_ngf8_net_G.pth');
 const data = join(scratch, 'data');
 const COUNT = 6;
 const LOCK_MS = '1500';
-
-/** Every file under a folder, by relative path, with its bytes. */
-function filesOf(dir: string): Map<string, Buffer> {
-  const files = new Map<string, Buffer>();
-  const walk = (sub: string): void => {
-    for (const entry of readdirSync(join(dir, sub))) {
-      const rel = join(sub, entry);
-      if (statSync(join(dir, rel)).isDirectory()) walk(rel);
-      else files.set(rel, readFileSync(join(dir, rel)));
-    }
-  };
-  walk('');
-  return files;
-}
 
 interface WorkerProcess {
   child: ChildProcess;

@@ -1,7 +1,8 @@
-import { copyFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { filesOf } from '../testing/files-of';
 import { FIXTURES, runCli } from '../testing/memory-io';
 import { splitCores } from './model-spec';
 
@@ -11,20 +12,6 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 const WEIGHTS = join(FIXTURES, 'pth', 'qs_ngf8_net_G.pth');
 const data = join(scratch, 'data');
 const COUNT = 5;
-
-/** Every file under a folder, by relative path, with its bytes. */
-function filesOf(dir: string): Map<string, Buffer> {
-  const files = new Map<string, Buffer>();
-  const walk = (sub: string): void => {
-    for (const entry of readdirSync(join(dir, sub))) {
-      const rel = join(sub, entry);
-      if (statSync(join(dir, rel)).isDirectory()) walk(rel);
-      else files.set(rel, readFileSync(join(dir, rel)));
-    }
-  };
-  walk('');
-  return files;
-}
 
 const testArgs = (results: string, ...more: string[]): string[] => [
   'test', '--checkpoint', WEIGHTS, '--name', 'm', '--dataroot', data, '--crop_size', '64', '--backend', 'wasm', '--results_dir', results, ...more,
