@@ -70,3 +70,30 @@ describe.each(TEST_BACKENDS)('generator on %s', (backend) => {
     g.dispose();
   });
 });
+
+describe('what the official generator cannot see', () => {
+  // Every tap of the first 7×7 conv reads the reflection-padded input, so a colour c added to the whole image adds
+  // the same W·c to every position of each channel, and the instance norm after it subtracts that again: the
+  // output cannot depend on the image's overall colour. (This is why a translation's background comes out in one
+  // learned green whatever the input's: see the README's main-job section.)
+  test('a constant colour added to the whole input leaves the output unchanged (official weights)', async () => {
+    await useBackend('cpu');
+    const state = await loadStateDict(join(TESTDATA, 'fixtures/pth/qs_ngf8_net_G.pth'));
+    const fixture = loadFixture('fixtures/pth/qs_ngf8_expected.safetensors');
+    const g = new ResnetGenerator({ ngf: 8 }, new Rng(1));
+    g.params.loadTorch(state, 'qs_ngf8_net_G.pth');
+    const input = fixture.image('input.image');
+    const [plain, shifted, scaled] = tf.tidy(() => [
+      g.translate(input),
+      g.translate(tf.add(input, tf.tensor1d([0.3, -0.2, 0.25]))),
+      g.translate(tf.mul(input, tf.tensor1d([1, 0.5, 1]))),
+    ]);
+    const maxDiff = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
+    expect(maxDiff(plain, shifted)).toBeLessThan(1e-5);
+    // A change of colour balance is seen (the three input channels pass through different filters).
+    expect(maxDiff(plain, scaled)).toBeGreaterThan(1e-2);
+    tf.dispose([plain, shifted, scaled, input, ...Object.values(state)]);
+    fixture.dispose();
+    g.dispose();
+  });
+});
