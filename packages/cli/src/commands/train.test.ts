@@ -43,7 +43,7 @@ describe('qsattn train', () => {
 
     const run = join(scratch, 'short');
     const options = JSON.parse(readFileSync(join(run, 'options.json'), 'utf8'));
-    expect(options).toMatchObject({ format: 'qsattn-run/1', preset: 'synth-quick', model: { ngf: 4, qsMode: 'global', nEpochs: 1 }, run: { cropSize: 64, seed: 0, dataroot: null } });
+    expect(options).toMatchObject({ format: 'qsattn-run/1', preset: 'synth-quick', model: { ngf: 4, qsMode: 'global', nEpochs: 1, nceLayers: [0, 4, 8, 12] }, run: { cropSize: 64, seed: 0, dataroot: null } });
     expect(options.synth).toEqual({ seed: 0, size: 64, trainCount: 6, testCount: 50 });
     for (const file of ['latest_checkpoint.safetensors', '2_checkpoint.safetensors']) expect(existsSync(join(run, file)), file).toBe(true);
     const info = await readCheckpointInfo(readFileSync(join(run, 'latest_checkpoint.safetensors')), 'latest');
