@@ -18,6 +18,12 @@ const names = readdirSync(DIR)
   .map((f) => f.replace(/\.safetensors$/, ''))
   .sort();
 const companion = (name: string): string => join(DIR, 'float64', `${name}.safetensors`);
+/**
+ * Recordings whose float64 replay ours no longer needs on wasm: since instance norm sums in float64, our grad.F of
+ * global_b2_noidt_32 is 3.7e-4 of its largest element off the float64 replay (7.5e-4 before; the official float32
+ * step 5.9e-4), within SPEC's tolerance of the recording itself. The replay stays for the other backends.
+ */
+const OUTGROWN_FLOAT64 = new Set(['global_b2_noidt_32']);
 const reports: ConformanceReport[] = [];
 
 describe('extra official recordings, replayed (wasm)', () => {
@@ -36,8 +42,8 @@ describe('extra official recordings, replayed (wasm)', () => {
     reports.push(report);
     expect(report.rows.filter((r) => !r.ok), JSON.stringify(report.rows, null, 1)).toEqual([]);
     expect(report.rows.map((r) => r.group)).toEqual(expect.arrayContaining(['loss', 'out.fake_B', 'nceA.pool_k', 'nceA.grad_feat_k', 'grad.G', 'grad.F', 'after.G']));
-    // A float64 replay is there only for recordings that need one: each must be used.
-    expect(report.rows.some((r) => r.judged === 'float64')).toBe(truth !== undefined);
+    // A float64 replay is there only for recordings that need one: each must be used (OUTGROWN_FLOAT64 aside).
+    expect(report.rows.some((r) => r.judged === 'float64')).toBe(truth !== undefined && !OUTGROWN_FLOAT64.has(name));
     expect(tf.memory().numTensors).toBe(before);
   });
 

@@ -1,0 +1,225 @@
+// Instance norm and its closed-form gradient as one kernel each for the wasm and cpu backends: two passes over the
+// tensor instead of the dozen elementwise and reduction kernels of the op chain (ops/instance-norm.ts), each of
+// which reads and writes the whole tensor. Sums are taken in float64, so they carry less rounding than wasm's
+// float32 reductions, and the result does not depend on how many threads wasm runs.
+import * as tf from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+export const INSTANCE_NORM = 'QsattnInstanceNorm';
+export const INSTANCE_NORM_GRAD = 'QsattnInstanceNormGrad';
+
+export interface InstanceNormAttrs {
+  eps: number;
+}
+
+/**
+ * Pixels per block of the channel-group loops below: a block of `c` channels stays within 16 KB, so the strided
+ * passes over it, four channels at a time, read from L1. Four channels whose sums live in registers are several
+ * times faster in V8 than one pass through all channels accumulating into arrays.
+ */
+function blockElements(c: number): number {
+  return Math.max(1, Math.floor(4096 / c)) * c;
+}
+
+/**
+ * Adds Σ(a − shift) and Σ(a − shift)·(b − shift) over the pixels of one image block [from, to) to `sumA`, `sumAB`
+ * (a = b gives the moments of x about `shift`; a zero shift, Σdy and Σdy·x̂), per channel of `c`, in float64.
+ */
+function accumulate(
+  a: Float32Array,
+  b: Float32Array,
+  shift: Float64Array,
+  from: number,
+  to: number,
+  c: number,
+  sumA: Float64Array,
+  sumAB: Float64Array,
+): void {
+  let k = 0;
+  for (; k + 4 <= c; k += 4) {
+    let a0 = 0, a1 = 0, a2 = 0, a3 = 0, p0 = 0, p1 = 0, p2 = 0, p3 = 0;
+    const t0 = shift[k], t1 = shift[k + 1], t2 = shift[k + 2], t3 = shift[k + 3];
+    for (let i = from + k; i < to; i += c) {
+      const x0 = a[i] - t0, x1 = a[i + 1] - t1, x2 = a[i + 2] - t2, x3 = a[i + 3] - t3;
+      a0 += x0; a1 += x1; a2 += x2; a3 += x3;
+      p0 += x0 * (b[i] - t0); p1 += x1 * (b[i + 1] - t1); p2 += x2 * (b[i + 2] - t2); p3 += x3 * (b[i + 3] - t3);
+    }
+    sumA[k] += a0; sumA[k + 1] += a1; sumA[k + 2] += a2; sumA[k + 3] += a3;
+    sumAB[k] += p0; sumAB[k + 1] += p1; sumAB[k + 2] += p2; sumAB[k + 3] += p3;
+  }
+  for (; k < c; k++) {
+    let a0 = 0;
+    let p0 = 0;
+    const t0 = shift[k];
+    for (let i = from + k; i < to; i += c) {
+      a0 += a[i] - t0;
+      p0 += (a[i] - t0) * (b[i] - t0);
+    }
+    sumA[k] += a0;
+    sumAB[k] += p0;
+  }
+}
+
+/**
+ * y = (x − mean) / √(var + eps) per image and channel of NHWC `x` [N, H, W, C], and `invStd` [N, 1, 1, C].
+ * The moments are accumulated in float64 about each channel's first value, which keeps the one-pass variance
+ * free of cancellation when the mean is large against the spread.
+ */
+export function instanceNormInto(
+  x: Float32Array,
+  shape: readonly number[],
+  eps: number,
+  y: Float32Array,
+  invStd: Float32Array,
+): void {
+  const [n, h, w, c] = shape;
+  const hw = h * w;
+  const block = blockElements(c);
+  const shift = new Float64Array(c);
+  const mean = new Float64Array(c);
+  const inv = new Float64Array(c);
+  for (let b = 0; b < n; b++) {
+    const base = b * hw * c;
+    const end = base + hw * c;
+    for (let k = 0; k < c; k++) shift[k] = x[base + k];
+    mean.fill(0);
+    inv.fill(0);
+    for (let from = base; from < end; from += block) accumulate(x, x, shift, from, Math.min(end, from + block), c, mean, inv);
+    for (let k = 0; k < c; k++) {
+      const m = mean[k] / hw;
+      mean[k] = shift[k] + m;
+      inv[k] = 1 / Math.sqrt(Math.max(inv[k] / hw - m * m, 0) + eps);
+      invStd[b * c + k] = inv[k];
+    }
+    for (let from = base; from < end; from += block) {
+      const to = Math.min(end, from + block);
+      let k = 0;
+      for (; k + 4 <= c; k += 4) {
+        const m0 = mean[k], m1 = mean[k + 1], m2 = mean[k + 2], m3 = mean[k + 3];
+        const s0 = inv[k], s1 = inv[k + 1], s2 = inv[k + 2], s3 = inv[k + 3];
+        for (let i = from + k; i < to; i += c) {
+          y[i] = (x[i] - m0) * s0; y[i + 1] = (x[i + 1] - m1) * s1; y[i + 2] = (x[i + 2] - m2) * s2; y[i + 3] = (x[i + 3] - m3) * s3;
+        }
+      }
+      for (; k < c; k++) for (let i = from + k; i < to; i += c) y[i] = (x[i] - mean[k]) * inv[k];
+    }
+  }
+}
+
+/**
+ * dx = (dy − mean(dy) − x̂·mean(dy·x̂)) · invStd per image and channel, from the norm's output x̂ and its `invStd`
+ * [N, 1, 1, C]; the means over H×W are accumulated in float64.
+ */
+export function instanceNormGradInto(
+  dy: Float32Array,
+  xHat: Float32Array,
+  invStd: Float32Array,
+  shape: readonly number[],
+  dx: Float32Array,
+): void {
+  const [n, h, w, c] = shape;
+  const hw = h * w;
+  const block = blockElements(c);
+  const noShift = new Float64Array(c);
+  const meanDy = new Float64Array(c);
+  const meanDyX = new Float64Array(c);
+  for (let b = 0; b < n; b++) {
+    const base = b * hw * c;
+    const end = base + hw * c;
+    meanDy.fill(0);
+    meanDyX.fill(0);
+    for (let from = base; from < end; from += block) accumulate(dy, xHat, noShift, from, Math.min(end, from + block), c, meanDy, meanDyX);
+    for (let k = 0; k < c; k++) {
+      meanDy[k] /= hw;
+      meanDyX[k] /= hw;
+    }
+    const stat = b * c;
+    for (let from = base; from < end; from += block) {
+      const to = Math.min(end, from + block);
+      let k = 0;
+      for (; k + 4 <= c; k += 4) {
+        const d0 = meanDy[k], d1 = meanDy[k + 1], d2 = meanDy[k + 2], d3 = meanDy[k + 3];
+        const e0 = meanDyX[k], e1 = meanDyX[k + 1], e2 = meanDyX[k + 2], e3 = meanDyX[k + 3];
+        const s0 = invStd[stat + k], s1 = invStd[stat + k + 1], s2 = invStd[stat + k + 2], s3 = invStd[stat + k + 3];
+        for (let i = from + k; i < to; i += c) {
+          dx[i] = (dy[i] - d0 - xHat[i] * e0) * s0;
+          dx[i + 1] = (dy[i + 1] - d1 - xHat[i + 1] * e1) * s1;
+          dx[i + 2] = (dy[i + 2] - d2 - xHat[i + 2] * e2) * s2;
+          dx[i + 3] = (dy[i + 3] - d3 - xHat[i + 3] * e3) * s3;
+        }
+      }
+      for (; k < c; k++) {
+        for (let i = from + k; i < to; i += c) dx[i] = (dy[i] - meanDy[k] - xHat[i] * meanDyX[k]) * invStd[stat + k];
+      }
+    }
+  }
+}
+
+function statsShape(shape: readonly number[]): number[] {
+  return [shape[0], 1, 1, shape[3]];
+}
+
+function checkRank4(name: string, info: tf.TensorInfo): void {
+  if (info.shape.length !== 4 || info.dtype !== 'float32') {
+    throw new Error(`${name}: expected a float32 NHWC tensor, got ${info.dtype} [${info.shape.join(', ')}]`);
+  }
+}
+
+const wasmForward: tf.KernelFunc = ({ inputs, attrs, backend }) => {
+  const { x } = inputs as { x: tf.TensorInfo };
+  checkRank4(INSTANCE_NORM, x);
+  const wasm = backend as BackendWasm;
+  // Allocate before taking views: growing the heap detaches every typed array over it.
+  const y = wasm.makeOutput(x.shape, 'float32');
+  const invStd = wasm.makeOutput(statsShape(x.shape), 'float32');
+  const view = (t: tf.TensorInfo): Float32Array => wasm.typedArrayFromHeap(t) as Float32Array;
+  instanceNormInto(view(x), x.shape, (attrs as unknown as InstanceNormAttrs).eps, view(y), view(invStd));
+  return [y, invStd];
+};
+
+const wasmGrad: tf.KernelFunc = ({ inputs, backend }) => {
+  const { dy, xHat, invStd } = inputs as { dy: tf.TensorInfo; xHat: tf.TensorInfo; invStd: tf.TensorInfo };
+  checkRank4(INSTANCE_NORM_GRAD, dy);
+  const wasm = backend as BackendWasm;
+  const dx = wasm.makeOutput(dy.shape, 'float32');
+  const view = (t: tf.TensorInfo): Float32Array => wasm.typedArrayFromHeap(t) as Float32Array;
+  instanceNormGradInto(view(dy), view(xHat), view(invStd), dy.shape, view(dx));
+  return dx;
+};
+
+interface CpuBackend {
+  data: { get(dataId: object): { values: tf.backend_util.BackendValues } };
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values: tf.backend_util.BackendValues): tf.TensorInfo;
+}
+
+const cpuValues = (cpu: CpuBackend, t: tf.TensorInfo): Float32Array => cpu.data.get(t.dataId).values as Float32Array;
+
+const cpuForward: tf.KernelFunc = ({ inputs, attrs, backend }) => {
+  const { x } = inputs as { x: tf.TensorInfo };
+  checkRank4(INSTANCE_NORM, x);
+  const cpu = backend as unknown as CpuBackend;
+  const y = new Float32Array(tf.util.sizeFromShape(x.shape));
+  const invStd = new Float32Array(x.shape[0] * x.shape[3]);
+  instanceNormInto(cpuValues(cpu, x), x.shape, (attrs as unknown as InstanceNormAttrs).eps, y, invStd);
+  return [cpu.makeTensorInfo(x.shape, 'float32', y), cpu.makeTensorInfo(statsShape(x.shape), 'float32', invStd)];
+};
+
+const cpuGrad: tf.KernelFunc = ({ inputs, backend }) => {
+  const { dy, xHat, invStd } = inputs as { dy: tf.TensorInfo; xHat: tf.TensorInfo; invStd: tf.TensorInfo };
+  checkRank4(INSTANCE_NORM_GRAD, dy);
+  const cpu = backend as unknown as CpuBackend;
+  const dx = new Float32Array(tf.util.sizeFromShape(dy.shape));
+  instanceNormGradInto(cpuValues(cpu, dy), cpuValues(cpu, xHat), cpuValues(cpu, invStd), dy.shape, dx);
+  return cpu.makeTensorInfo(dy.shape, 'float32', dx);
+};
+
+export const instanceNormConfigs: readonly tf.KernelConfig[] = [
+  { kernelName: INSTANCE_NORM, backendName: 'wasm', kernelFunc: wasmForward },
+  { kernelName: INSTANCE_NORM, backendName: 'cpu', kernelFunc: cpuForward },
+  { kernelName: INSTANCE_NORM_GRAD, backendName: 'wasm', kernelFunc: wasmGrad },
+  { kernelName: INSTANCE_NORM_GRAD, backendName: 'cpu', kernelFunc: cpuGrad },
+];
+
+for (const config of instanceNormConfigs) {
+  if (tf.getKernel(config.kernelName, config.backendName) == null) tf.registerKernel(config);
+}
