@@ -62,7 +62,7 @@ function conv2dShape(backend, [n, h, w, ci], k, co, stride, pad, repetitions) {
       flops,
       time(() => tf.conv2d(x, filter, stride, pad), repetitions)
     );
-    for (const route of ['auto', 'matmul', 'conv']) {
+    for (const route of ['auto', 'matmul', 'conv', 'swapped']) {
       tf.env().set(ROUTE_FLAG, route);
       report({ op: 'Conv2DBackpropFilter', backend, route, shape }, flops, time(filterGrad, repetitions));
     }
@@ -122,6 +122,8 @@ conv2dShape('wasm', [4, 64, 64, 128], 3, 128, 2, 'same', 5);
 conv2dShape('wasm', [1, 256, 256, 3], 7, 64, 1, 'valid', 5);
 conv2dShape('wasm', [1, 64, 64, 32], 3, 8, 1, 'same', 7);
 conv2dShape('wasm', [1, 16, 16, 64], 3, 64, 1, 'same', 7);
+// A 64 px generator's last conv: 7×7, 16 → 3 channels, on its reflection-padded input.
+conv2dShape('wasm', [2, 70, 70, 16], 7, 3, 1, 'valid', 7);
 // PatchGAN-like 4×4 stride 2 pad 1, and a 3×3 stride 2 conv whose input gradient is a decoder's transposed conv.
 conv2dShape('wasm', [1, 128, 128, 64], 4, 128, 2, 1, 5);
 conv2dShape('wasm', [1, 128, 128, 32], 3, 64, 2, 'same', 5);
