@@ -41,8 +41,9 @@ export function im2colChannelsFirst(
               cols.fill(0, o, o + outWidth);
               continue;
             }
-            cols.fill(0, o, o + woBegin);
-            cols.fill(0, o + woEnd, o + outWidth);
+            // A call per row even when empty cost more than the copies (0.8 of 1.2 ms for 2×18×18×64, 3×3).
+            if (woBegin > 0) cols.fill(0, o, o + woBegin);
+            if (woEnd < outWidth) cols.fill(0, o + woEnd, o + outWidth);
             const from = image + h * inWidth + woBegin * strideWidth + shift;
             if (strideWidth === 1) {
               // Consecutive output columns read consecutive input columns: one block copy.
