@@ -5,5 +5,4 @@ import './kernels/wasm/register';
 import './kernels/cpu/register';
 import './kernels/shared/reflection-pad-grad';
 import './kernels/shared/instance-norm';
-import './kernels/shared/depthwise-resample';
 import './kernels/shared/adam-update';

@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, test } from 'vitest';
 import '../register';
+import { instanceNorm } from '../ops/instance-norm';
 import { testValues } from '../testing/harness';
 import { describeBackendChoice, selectBackend } from './select-backend';
 import { wasmThreadsInUse } from './wasm-threads';
@@ -22,7 +23,9 @@ function workload(): Uint8Array[] {
     const z = tf.depthwiseConv2d(a as tf.Tensor4D, c as tf.Tensor4D, 1, 'valid');
     const u = tf.depthwiseConv2d(a as tf.Tensor4D, e as tf.Tensor4D, 2, upsamplePad);
     const p = tf.matMul(d as tf.Tensor2D, d as tf.Tensor2D, true, false);
-    return tf.add(tf.add(tf.sum(tf.square(y)), tf.add(tf.sum(tf.relu(z)), tf.sum(tf.square(u)))), tf.mean(tf.square(p)));
+    // Instance norm: its statistics in JS, its normalisation a fused 1×1 depthwise conv, per image of the batch.
+    const normed = tf.sum(tf.mul(instanceNorm(y as tf.Tensor4D), y));
+    return tf.add(tf.add(tf.add(tf.sum(tf.square(y)), normed), tf.add(tf.sum(tf.relu(z)), tf.sum(tf.square(u)))), tf.mean(tf.square(p)));
   };
   const results = tf.tidy(() => {
     const { value, grads } = tf.valueAndGrads(loss)([x, w, dw, m, blur, toImage]);

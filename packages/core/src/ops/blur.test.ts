@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, test } from 'vitest';
-import { DEPTHWISE_RESAMPLE } from '../kernels/shared/depthwise-resample';
-import { checkOp, expectClose, TEST_BACKENDS, testValues, useBackend, withoutKernels } from '../testing/harness';
+import { checkOp, expectClose, TEST_BACKENDS, testValues, useBackend } from '../testing/harness';
 import { depthwiseConvTranspose2dRef, downsampleRef, upsampleRef } from '../testing/reference';
 import { blurKernel, downsample, upsample } from './blur';
 import { depthwiseConvTranspose2d } from './depthwise-conv-transpose2d';
@@ -17,14 +16,6 @@ describe.each(TEST_BACKENDS)('anti-aliased resampling on %s', (backend) => {
     await checkOp({ inputs: [shape], op: (x) => upsample(x as tf.Tensor4D), reference: (x) => upsampleRef(x) });
   });
 
-  test('upsample by the op chain (pad, transposed conv, slice) of backends without the resampling kernel', async () => {
-    await useBackend(backend);
-    await withoutKernels([DEPTHWISE_RESAMPLE], () =>
-      checkOp({ inputs: [[2, 3, 4, 3]], op: (x) => upsample(x as tf.Tensor4D), reference: (x) => upsampleRef(x) }),
-    );
-    expect(tf.getKernel(DEPTHWISE_RESAMPLE, backend)).toBeDefined();
-  });
-
   test.each([
     { name: 'k 4, stride 2, an asymmetric filter', x: [1, 3, 4, 5], k: 4, stride: 2 },
     { name: 'k 3 (odd: nothing trimmed at the end)', x: [2, 4, 3, 2], k: 3, stride: 2 },
@@ -32,7 +23,6 @@ describe.each(TEST_BACKENDS)('anti-aliased resampling on %s', (backend) => {
     { name: 'k 2, one pixel', x: [1, 1, 1, 4], k: 2, stride: 2 },
   ])('upsample with any filter: $name', async (c) => {
     await useBackend(backend);
-    expect(tf.getKernel(DEPTHWISE_RESAMPLE, backend)).toBeDefined();
     const filterShape = [c.k, c.k, c.x[3], 1];
     const filterValues = Float64Array.from(testValues(c.k * c.k * c.x[3], 5), (v) => Math.fround(v));
     const filter = tf.tensor4d(Float32Array.from(filterValues), filterShape as [number, number, number, number]);
@@ -42,19 +32,6 @@ describe.each(TEST_BACKENDS)('anti-aliased resampling on %s', (backend) => {
       reference: (x) => upsampleRef(x, { values: filterValues, shape: filterShape }, c.stride),
     });
     filter.dispose();
-  });
-
-  test('upsample leaves no tensors or backend buffers behind, forward and backward', async () => {
-    await useBackend(backend);
-    const x = tf.tensor4d(Float32Array.from(testValues(2 * 5 * 6 * 3, 9)), [2, 5, 6, 3]);
-    const tensors = tf.memory().numTensors;
-    const buffers = tf.engine().backend.numDataIds();
-    tf.dispose(tf.tidy(() => upsample(x)));
-    const { value, grads } = tf.valueAndGrads((t: tf.Tensor) => tf.sum(tf.square(upsample(t as tf.Tensor4D))))([x]);
-    tf.dispose([value, ...grads]);
-    expect(tf.memory().numTensors).toBe(tensors);
-    expect(tf.engine().backend.numDataIds()).toBe(buffers);
-    x.dispose();
   });
 
   test('depthwiseConvTranspose2d, gradients for input and filter', async () => {

@@ -1,9 +1,11 @@
-// Instance norm and its closed-form gradient as one kernel each for the wasm and cpu backends: two passes over the
-// tensor instead of the dozen elementwise and reduction kernels of the op chain (ops/instance-norm.ts), each of
-// which reads and writes the whole tensor. Sums are taken in float64, so they carry less rounding than wasm's
-// float32 reductions, and the result does not depend on how many threads wasm runs.
+// Instance norm and its closed-form gradient as one kernel each for the wasm and cpu backends, in place of the dozen
+// elementwise and reduction kernels of the op chain (ops/instance-norm.ts), each of which reads and writes the whole
+// tensor (and wasm's Sum transposes it first). The sums are taken in JS in float64, so they carry less rounding
+// than wasm's float32 reductions and do not depend on how many threads wasm runs; on wasm the normalisation itself
+// runs in XNNPACK (wasmForward).
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { chainWasmKernels } from '../wasm/kernel-chain';
 
 export const INSTANCE_NORM = 'QsattnInstanceNorm';
 export const INSTANCE_NORM_GRAD = 'QsattnInstanceNormGrad';
@@ -61,47 +63,58 @@ function accumulate(
 }
 
 /**
- * y = (x − mean) / √(var + eps) per image and channel of NHWC `x` [N, H, W, C], and `invStd` [N, 1, 1, C].
- * The moments are accumulated in float64 about each channel's first value, which keeps the one-pass variance
- * free of cancellation when the mean is large against the spread.
+ * The moments of NHWC `x` [N, H, W, C] per image and channel: `mean` and `invStd` = 1/√(var + eps), each [N·C].
+ * They are accumulated in float64 about each channel's first value, which keeps the one-pass variance free of
+ * cancellation when the mean is large against the spread.
  */
-export function instanceNormInto(
+export function instanceNormStats(
   x: Float32Array,
   shape: readonly number[],
   eps: number,
-  y: Float32Array,
+  mean: Float64Array,
   invStd: Float32Array,
 ): void {
   const [n, h, w, c] = shape;
   const hw = h * w;
   const block = blockElements(c);
   const shift = new Float64Array(c);
-  const mean = new Float64Array(c);
-  const inv = new Float64Array(c);
+  const sum = new Float64Array(c);
+  const squares = new Float64Array(c);
   for (let b = 0; b < n; b++) {
     const base = b * hw * c;
     const end = base + hw * c;
     for (let k = 0; k < c; k++) shift[k] = x[base + k];
-    mean.fill(0);
-    inv.fill(0);
-    for (let from = base; from < end; from += block) accumulate(x, x, shift, from, Math.min(end, from + block), c, mean, inv);
+    sum.fill(0);
+    squares.fill(0);
+    for (let from = base; from < end; from += block) accumulate(x, x, shift, from, Math.min(end, from + block), c, sum, squares);
     for (let k = 0; k < c; k++) {
-      const m = mean[k] / hw;
-      mean[k] = shift[k] + m;
-      inv[k] = 1 / Math.sqrt(Math.max(inv[k] / hw - m * m, 0) + eps);
-      invStd[b * c + k] = inv[k];
+      const m = sum[k] / hw;
+      mean[b * c + k] = shift[k] + m;
+      invStd[b * c + k] = 1 / Math.sqrt(Math.max(squares[k] / hw - m * m, 0) + eps);
     }
+  }
+}
+
+/** y = (x − mean)·invStd per image and channel, the statistics as instanceNormStats gives them (the cpu backend's pass). */
+export function normaliseInto(x: Float32Array, shape: readonly number[], mean: Float64Array, invStd: Float32Array, y: Float32Array): void {
+  const [n, h, w, c] = shape;
+  const hw = h * w;
+  const block = blockElements(c);
+  for (let b = 0; b < n; b++) {
+    const base = b * hw * c;
+    const end = base + hw * c;
+    const s = b * c;
     for (let from = base; from < end; from += block) {
       const to = Math.min(end, from + block);
       let k = 0;
       for (; k + 4 <= c; k += 4) {
-        const m0 = mean[k], m1 = mean[k + 1], m2 = mean[k + 2], m3 = mean[k + 3];
-        const s0 = inv[k], s1 = inv[k + 1], s2 = inv[k + 2], s3 = inv[k + 3];
+        const m0 = mean[s + k], m1 = mean[s + k + 1], m2 = mean[s + k + 2], m3 = mean[s + k + 3];
+        const v0 = invStd[s + k], v1 = invStd[s + k + 1], v2 = invStd[s + k + 2], v3 = invStd[s + k + 3];
         for (let i = from + k; i < to; i += c) {
-          y[i] = (x[i] - m0) * s0; y[i + 1] = (x[i + 1] - m1) * s1; y[i + 2] = (x[i + 2] - m2) * s2; y[i + 3] = (x[i + 3] - m3) * s3;
+          y[i] = (x[i] - m0) * v0; y[i + 1] = (x[i + 1] - m1) * v1; y[i + 2] = (x[i + 2] - m2) * v2; y[i + 3] = (x[i + 3] - m3) * v3;
         }
       }
-      for (; k < c; k++) for (let i = from + k; i < to; i += c) y[i] = (x[i] - mean[k]) * inv[k];
+      for (; k < c; k++) for (let i = from + k; i < to; i += c) y[i] = (x[i] - mean[s + k]) * invStd[s + k];
     }
   }
 }
@@ -165,16 +178,47 @@ function checkRank4(name: string, info: tf.TensorInfo): void {
   }
 }
 
+/**
+ * The statistics in JS, the normalisation y = x·invStd + (−mean·invStd) as wasm's fused depthwise 1×1 conv (XNNPACK,
+ * SIMD: several times faster than a JS pass), one image at a time: each image has its own scale and shift, so an
+ * image of a batch is copied out and its result copied back (memcpy, cheap beside the pass).
+ */
 const wasmForward: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const { x } = inputs as { x: tf.TensorInfo };
   checkRank4(INSTANCE_NORM, x);
+  const [n, h, w, c] = x.shape;
   const wasm = backend as BackendWasm;
   // Allocate before taking views: growing the heap detaches every typed array over it.
-  const y = wasm.makeOutput(x.shape, 'float32');
-  const invStd = wasm.makeOutput(statsShape(x.shape), 'float32');
+  const invStdInfo = wasm.makeOutput(statsShape(x.shape), 'float32');
   const view = (t: tf.TensorInfo): Float32Array => wasm.typedArrayFromHeap(t) as Float32Array;
-  instanceNormInto(view(x), x.shape, (attrs as unknown as InstanceNormAttrs).eps, view(y), view(invStd));
-  return [y, invStd];
+  const mean = new Float64Array(n * c);
+  instanceNormStats(view(x), x.shape, (attrs as unknown as InstanceNormAttrs).eps, mean, view(invStdInfo));
+  const invStd = view(invStdInfo).slice();
+  const y = chainWasmKernels(wasm, (chain) => {
+    const out = n === 1 ? undefined : chain.allocate(x.shape, 'float32');
+    const size = h * w * c;
+    for (let b = 0; b < n; b++) {
+      const image = n === 1 ? x : chain.allocate([1, h, w, c], 'float32');
+      const scale = chain.allocate([1, 1, c, 1], 'float32');
+      const shift = chain.allocate([c], 'float32');
+      if (image !== x) view(image).set(view(x).subarray(b * size, (b + 1) * size));
+      const scaleValues = view(scale);
+      const shiftValues = view(shift);
+      for (let k = 0; k < c; k++) {
+        scaleValues[k] = invStd[b * c + k];
+        shiftValues[k] = -mean[b * c + k] * invStd[b * c + k];
+      }
+      const normalised = chain.run(
+        tf.FusedDepthwiseConv2D,
+        { x: image, filter: scale, bias: shift },
+        { strides: 1, pad: 'valid', dilations: 1, dataFormat: 'NHWC', activation: 'linear' } as unknown as tf.NamedAttrMap,
+      );
+      if (out == null) return normalised;
+      view(out).set(view(normalised), b * size);
+    }
+    return out!;
+  });
+  return [y, invStdInfo];
 };
 
 const wasmGrad: tf.KernelFunc = ({ inputs, backend }) => {
@@ -199,8 +243,10 @@ const cpuForward: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   checkRank4(INSTANCE_NORM, x);
   const cpu = backend as unknown as CpuBackend;
   const y = new Float32Array(tf.util.sizeFromShape(x.shape));
+  const mean = new Float64Array(x.shape[0] * x.shape[3]);
   const invStd = new Float32Array(x.shape[0] * x.shape[3]);
-  instanceNormInto(cpuValues(cpu, x), x.shape, (attrs as unknown as InstanceNormAttrs).eps, y, invStd);
+  instanceNormStats(cpuValues(cpu, x), x.shape, (attrs as unknown as InstanceNormAttrs).eps, mean, invStd);
+  normaliseInto(cpuValues(cpu, x), x.shape, mean, invStd, y);
   return [cpu.makeTensorInfo(x.shape, 'float32', y), cpu.makeTensorInfo(statsShape(x.shape), 'float32', invStd)];
 };
 
