@@ -7,6 +7,7 @@ import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-backprop-i
 import { replaceWasmDepthwiseConv2d } from './depthwise-conv2d';
 import { replaceWasmIdentity } from './identity';
 import { replaceWasmSlice } from './slice';
+import { replaceWasmTile } from './tile';
 import { replaceWasmTranspose } from './transpose';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
 
@@ -33,6 +34,7 @@ function replaceWasmKernels(): boolean {
     replaceWasmIdentity(),
     replaceWasmSlice(),
     replaceWasmTranspose(),
+    replaceWasmTile(),
   ];
   return replaced.every(Boolean);
 }
