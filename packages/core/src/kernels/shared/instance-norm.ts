@@ -24,27 +24,44 @@ function blockElements(c: number): number {
 }
 
 /**
- * Adds Σ(a − shift) and Σ(a − shift)·(b − shift) over the pixels of one image block [from, to) to `sumA`, `sumAB`
- * (a = b gives the moments of x about `shift`; a zero shift, Σdy and Σdy·x̂), per channel of `c`, in float64.
+ * Adds Σ(x − shift) and Σ(x − shift)² over the pixels of one image block [from, to) to `sum`, `squares`, per
+ * channel of `c`, in float64.
  */
-function accumulate(
-  a: Float32Array,
-  b: Float32Array,
-  shift: Float64Array,
-  from: number,
-  to: number,
-  c: number,
-  sumA: Float64Array,
-  sumAB: Float64Array,
-): void {
+function accumulateMoments(x: Float32Array, shift: Float64Array, from: number, to: number, c: number, sum: Float64Array, squares: Float64Array): void {
+  let k = 0;
+  for (; k + 4 <= c; k += 4) {
+    let a0 = 0, a1 = 0, a2 = 0, a3 = 0, q0 = 0, q1 = 0, q2 = 0, q3 = 0;
+    const t0 = shift[k], t1 = shift[k + 1], t2 = shift[k + 2], t3 = shift[k + 3];
+    for (let i = from + k; i < to; i += c) {
+      const x0 = x[i] - t0, x1 = x[i + 1] - t1, x2 = x[i + 2] - t2, x3 = x[i + 3] - t3;
+      a0 += x0; a1 += x1; a2 += x2; a3 += x3;
+      q0 += x0 * x0; q1 += x1 * x1; q2 += x2 * x2; q3 += x3 * x3;
+    }
+    sum[k] += a0; sum[k + 1] += a1; sum[k + 2] += a2; sum[k + 3] += a3;
+    squares[k] += q0; squares[k + 1] += q1; squares[k + 2] += q2; squares[k + 3] += q3;
+  }
+  for (; k < c; k++) {
+    let a0 = 0;
+    let q0 = 0;
+    for (let i = from + k; i < to; i += c) {
+      const x0 = x[i] - shift[k];
+      a0 += x0;
+      q0 += x0 * x0;
+    }
+    sum[k] += a0;
+    squares[k] += q0;
+  }
+}
+
+/** Adds Σa and Σa·b over the pixels of one image block [from, to) to `sumA`, `sumAB`, per channel of `c`, in float64. */
+function accumulateProducts(a: Float32Array, b: Float32Array, from: number, to: number, c: number, sumA: Float64Array, sumAB: Float64Array): void {
   let k = 0;
   for (; k + 4 <= c; k += 4) {
     let a0 = 0, a1 = 0, a2 = 0, a3 = 0, p0 = 0, p1 = 0, p2 = 0, p3 = 0;
-    const t0 = shift[k], t1 = shift[k + 1], t2 = shift[k + 2], t3 = shift[k + 3];
     for (let i = from + k; i < to; i += c) {
-      const x0 = a[i] - t0, x1 = a[i + 1] - t1, x2 = a[i + 2] - t2, x3 = a[i + 3] - t3;
+      const x0 = a[i], x1 = a[i + 1], x2 = a[i + 2], x3 = a[i + 3];
       a0 += x0; a1 += x1; a2 += x2; a3 += x3;
-      p0 += x0 * (b[i] - t0); p1 += x1 * (b[i + 1] - t1); p2 += x2 * (b[i + 2] - t2); p3 += x3 * (b[i + 3] - t3);
+      p0 += x0 * b[i]; p1 += x1 * b[i + 1]; p2 += x2 * b[i + 2]; p3 += x3 * b[i + 3];
     }
     sumA[k] += a0; sumA[k + 1] += a1; sumA[k + 2] += a2; sumA[k + 3] += a3;
     sumAB[k] += p0; sumAB[k + 1] += p1; sumAB[k + 2] += p2; sumAB[k + 3] += p3;
@@ -52,10 +69,9 @@ function accumulate(
   for (; k < c; k++) {
     let a0 = 0;
     let p0 = 0;
-    const t0 = shift[k];
     for (let i = from + k; i < to; i += c) {
-      a0 += a[i] - t0;
-      p0 += (a[i] - t0) * (b[i] - t0);
+      a0 += a[i];
+      p0 += a[i] * b[i];
     }
     sumA[k] += a0;
     sumAB[k] += p0;
@@ -86,7 +102,7 @@ export function instanceNormStats(
     for (let k = 0; k < c; k++) shift[k] = x[base + k];
     sum.fill(0);
     squares.fill(0);
-    for (let from = base; from < end; from += block) accumulate(x, x, shift, from, Math.min(end, from + block), c, sum, squares);
+    for (let from = base; from < end; from += block) accumulateMoments(x, shift, from, Math.min(end, from + block), c, sum, squares);
     for (let k = 0; k < c; k++) {
       const m = sum[k] / hw;
       mean[b * c + k] = shift[k] + m;
@@ -133,7 +149,6 @@ export function instanceNormGradInto(
   const [n, h, w, c] = shape;
   const hw = h * w;
   const block = blockElements(c);
-  const noShift = new Float64Array(c);
   const meanDy = new Float64Array(c);
   const meanDyX = new Float64Array(c);
   for (let b = 0; b < n; b++) {
@@ -141,7 +156,7 @@ export function instanceNormGradInto(
     const end = base + hw * c;
     meanDy.fill(0);
     meanDyX.fill(0);
-    for (let from = base; from < end; from += block) accumulate(dy, xHat, noShift, from, Math.min(end, from + block), c, meanDy, meanDyX);
+    for (let from = base; from < end; from += block) accumulateProducts(dy, xHat, from, Math.min(end, from + block), c, meanDy, meanDyX);
     for (let k = 0; k < c; k++) {
       meanDy[k] /= hw;
       meanDyX[k] /= hw;
