@@ -13,6 +13,7 @@ let wasmThreads = null;
 
 const ROUTE_FLAG = 'QSATTN_WASM_CONV2D_FILTER_GRAD_ROUTE';
 const INPUT_ROUTE_FLAG = 'QSATTN_WASM_CONV2D_INPUT_GRAD_ROUTE';
+const DEPTHWISE_INPUT_ROUTE_FLAG = 'QSATTN_WASM_DEPTHWISE_INPUT_GRAD_ROUTE';
 
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -61,7 +62,7 @@ function conv2dShape(backend, [n, h, w, ci], k, co, stride, pad, repetitions) {
       flops,
       time(() => tf.conv2d(x, filter, stride, pad), repetitions)
     );
-    for (const route of ['auto', 'matmul', 'conv']) {
+    for (const route of ['auto', 'matmul', 'conv', 'swapped']) {
       tf.env().set(ROUTE_FLAG, route);
       report({ op: 'Conv2DBackpropFilter', backend, route, shape }, flops, time(filterGrad, repetitions));
     }
@@ -79,25 +80,27 @@ function conv2dShape(backend, [n, h, w, ci], k, co, stride, pad, repetitions) {
   tf.dispose([x, filter, dy]);
 }
 
-function depthwiseShape([n, h, w, c], k, multiplier, stride, repetitions) {
+/** Forward depthwise conv and both gradients; the input gradient by each route. `pad` defaults to 'same'. */
+function depthwiseShape([n, h, w, c], k, multiplier, stride, repetitions, pad = 'same') {
   const filterShape = [k, k, c, multiplier];
-  const info = tf.backend_util.computeConv2DInfo([n, h, w, c], filterShape, stride, 1, 'same', undefined, true);
+  const info = tf.backend_util.computeConv2DInfo([n, h, w, c], filterShape, stride, 1, pad, undefined, true);
   const x = random(info.inShape, 1);
   const filter = random(filterShape, 2);
   const dy = random(info.outShape, 3);
   const flops = 2 * tf.util.sizeFromShape(info.outShape) * k * k;
-  const shape = `${n}x${h}x${w}x${c} k${k} m${multiplier}${stride > 1 ? ` s${stride}` : ''}`;
-  const attrs = { strides: stride, dilations: 1, pad: 'same' };
-  const runs = {
-    DepthwiseConv2dNative: () => tf.depthwiseConv2d(x, filter, stride, 'same'),
-    DepthwiseConv2dNativeBackpropInput: () =>
-      tf
-        .engine()
-        .runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter }, { ...attrs, inputShape: info.inShape }),
-    DepthwiseConv2dNativeBackpropFilter: () =>
-      tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...attrs, filterShape }),
-  };
-  for (const [op, run] of Object.entries(runs)) report({ op, backend: 'wasm', shape }, flops, time(run, repetitions));
+  const shape = `${n}x${h}x${w}x${c} k${k} m${multiplier}${stride > 1 ? ` s${stride}` : ''}${typeof pad === 'string' ? '' : ` p${JSON.stringify(pad)}`}`;
+  const attrs = { strides: stride, dilations: 1, pad };
+  const inputGrad = () =>
+    tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter }, { ...attrs, inputShape: info.inShape });
+  report({ op: 'DepthwiseConv2dNative', backend: 'wasm', shape }, flops, time(() => tf.depthwiseConv2d(x, filter, stride, pad), repetitions));
+  for (const route of ['auto', 'spread', 'phases']) {
+    tf.env().set(DEPTHWISE_INPUT_ROUTE_FLAG, route);
+    report({ op: 'DepthwiseConv2dNativeBackpropInput', backend: 'wasm', route, shape }, flops, time(inputGrad, repetitions));
+  }
+  tf.env().set(DEPTHWISE_INPUT_ROUTE_FLAG, 'auto');
+  const filterGrad = () =>
+    tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...attrs, filterShape });
+  report({ op: 'DepthwiseConv2dNativeBackpropFilter', backend: 'wasm', shape }, flops, time(filterGrad, repetitions));
   tf.dispose([x, filter, dy]);
 }
 
@@ -119,12 +122,19 @@ conv2dShape('wasm', [4, 64, 64, 128], 3, 128, 2, 'same', 5);
 conv2dShape('wasm', [1, 256, 256, 3], 7, 64, 1, 'valid', 5);
 conv2dShape('wasm', [1, 64, 64, 32], 3, 8, 1, 'same', 7);
 conv2dShape('wasm', [1, 16, 16, 64], 3, 64, 1, 'same', 7);
+// A 64 px generator's last conv: 7×7, 16 → 3 channels, on its reflection-padded input.
+conv2dShape('wasm', [2, 70, 70, 16], 7, 3, 1, 'valid', 7);
 // PatchGAN-like 4×4 stride 2 pad 1, and a 3×3 stride 2 conv whose input gradient is a decoder's transposed conv.
 conv2dShape('wasm', [1, 128, 128, 64], 4, 128, 2, 1, 5);
 conv2dShape('wasm', [1, 128, 128, 32], 3, 64, 2, 'same', 5);
 depthwiseShape([1, 64, 64, 128], 3, 1, 1, 7);
 depthwiseShape([1, 64, 64, 64], 3, 2, 2, 7);
 depthwiseShape([1, 32, 32, 256], 7, 1, 1, 7);
+// The anti-aliasing Downsample's blur (3×3 stride 2, after reflection padding) and Upsample's (4×4 stride 2,
+// padding 2: its transposed conv is this conv's input gradient), at the sizes of a 64 px, ngf 16 generator.
+depthwiseShape([2, 66, 66, 32], 3, 1, 2, 9, 'valid');
+depthwiseShape([2, 34, 34, 64], 4, 1, 2, 9, [[0, 0], [2, 2], [2, 2], [0, 0]]);
+depthwiseShape([2, 66, 66, 32], 4, 1, 2, 9, [[0, 0], [2, 2], [2, 2], [0, 0]]);
 segmentSumShape(100_000, 64, 1000, 7);
 
 await tf.setBackend('cpu');

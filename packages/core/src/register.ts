@@ -4,4 +4,5 @@ import './register-gradients';
 import './kernels/wasm/register';
 import './kernels/cpu/register';
 import './kernels/shared/reflection-pad-grad';
+import './kernels/shared/instance-norm';
 import './kernels/shared/adam-update';

@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, test } from 'vitest';
 import '../register';
+import { instanceNorm } from '../ops/instance-norm';
 import { testValues } from '../testing/harness';
 import { describeBackendChoice, selectBackend } from './select-backend';
 import { wasmThreadsInUse } from './wasm-threads';
@@ -12,19 +13,27 @@ function workload(): Uint8Array[] {
   const w = tf.tensor4d(Float32Array.from(testValues(3 * 3 * 32 * 48, 2)), [3, 3, 32, 48]);
   const dw = tf.tensor4d(Float32Array.from(testValues(3 * 3 * 32 * 1, 3)), [3, 3, 32, 1]);
   const m = tf.tensor2d(Float32Array.from(testValues(300 * 200, 4)), [300, 200]);
-  const loss = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => {
-    const y = tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same');
+  // 4×4 at stride 2, as the anti-aliasing Upsample's gradient: a 5×5 embedding forward, phases backward.
+  const blur = tf.tensor4d(Float32Array.from(testValues(4 * 4 * 32 * 1, 5)), [4, 4, 32, 1]);
+  const upsamplePad: tf.backend_util.ExplicitPadding = [[0, 0], [2, 2], [2, 2], [0, 0]];
+  // Three output channels, as a generator's last conv: its filter gradient takes the swapped conv.
+  const toImage = tf.tensor4d(Float32Array.from(testValues(5 * 5 * 32 * 3, 6)), [5, 5, 32, 3]);
+  const loss = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor, e: tf.Tensor, f: tf.Tensor) => {
+    const y = tf.add(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'), tf.mean(tf.conv2d(a as tf.Tensor4D, f as tf.Tensor4D, 1, 'valid')));
     const z = tf.depthwiseConv2d(a as tf.Tensor4D, c as tf.Tensor4D, 1, 'valid');
+    const u = tf.depthwiseConv2d(a as tf.Tensor4D, e as tf.Tensor4D, 2, upsamplePad);
     const p = tf.matMul(d as tf.Tensor2D, d as tf.Tensor2D, true, false);
-    return tf.add(tf.add(tf.sum(tf.square(y)), tf.sum(tf.relu(z))), tf.mean(tf.square(p)));
+    // Instance norm: its statistics in JS, its normalisation a fused 1×1 depthwise conv, per image of the batch.
+    const normed = tf.sum(tf.mul(instanceNorm(y as tf.Tensor4D), y));
+    return tf.add(tf.add(tf.add(tf.sum(tf.square(y)), normed), tf.add(tf.sum(tf.relu(z)), tf.sum(tf.square(u)))), tf.mean(tf.square(p)));
   };
   const results = tf.tidy(() => {
-    const { value, grads } = tf.valueAndGrads(loss)([x, w, dw, m]);
+    const { value, grads } = tf.valueAndGrads(loss)([x, w, dw, m, blur, toImage]);
     const y = tf.conv2d(x, w, 1, 'same');
     return [value, ...grads, y, tf.matMul(m, m, false, true)];
   });
   const bytes = results.map((t) => new Uint8Array(t.dataSync().slice().buffer));
-  tf.dispose([...results, x, w, dw, m]);
+  tf.dispose([...results, x, w, dw, m, blur, toImage]);
   return bytes;
 }
 

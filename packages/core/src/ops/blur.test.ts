@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, test } from 'vitest';
-import { checkOp, expectClose, TEST_BACKENDS, useBackend } from '../testing/harness';
+import { checkOp, expectClose, TEST_BACKENDS, testValues, useBackend } from '../testing/harness';
 import { depthwiseConvTranspose2dRef, downsampleRef, upsampleRef } from '../testing/reference';
 import { blurKernel, downsample, upsample } from './blur';
 import { depthwiseConvTranspose2d } from './depthwise-conv-transpose2d';
@@ -14,6 +14,24 @@ describe.each(TEST_BACKENDS)('anti-aliased resampling on %s', (backend) => {
   test.each([[[1, 3, 3, 2]], [[2, 2, 4, 3]]])('upsample %j is exactly 2H×2W', async (shape) => {
     await useBackend(backend);
     await checkOp({ inputs: [shape], op: (x) => upsample(x as tf.Tensor4D), reference: (x) => upsampleRef(x) });
+  });
+
+  test.each([
+    { name: 'k 4, stride 2, an asymmetric filter', x: [1, 3, 4, 5], k: 4, stride: 2 },
+    { name: 'k 3 (odd: nothing trimmed at the end)', x: [2, 4, 3, 2], k: 3, stride: 2 },
+    { name: 'k 5, stride 3', x: [1, 3, 2, 3], k: 5, stride: 3 },
+    { name: 'k 2, one pixel', x: [1, 1, 1, 4], k: 2, stride: 2 },
+  ])('upsample with any filter: $name', async (c) => {
+    await useBackend(backend);
+    const filterShape = [c.k, c.k, c.x[3], 1];
+    const filterValues = Float64Array.from(testValues(c.k * c.k * c.x[3], 5), (v) => Math.fround(v));
+    const filter = tf.tensor4d(Float32Array.from(filterValues), filterShape as [number, number, number, number]);
+    await checkOp({
+      inputs: [c.x],
+      op: (x) => upsample(x as tf.Tensor4D, { filter, stride: c.stride }),
+      reference: (x) => upsampleRef(x, { values: filterValues, shape: filterShape }, c.stride),
+    });
+    filter.dispose();
   });
 
   test('depthwiseConvTranspose2d, gradients for input and filter', async () => {

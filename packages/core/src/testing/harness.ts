@@ -15,6 +15,21 @@ export async function useBackend(name: TestBackend): Promise<void> {
   await tf.ready();
 }
 
+/**
+ * Runs `fn` with the named kernels of the active backend unregistered, then registers them again: to test the op
+ * chains that backends without those kernels (webgpu) run.
+ */
+export async function withoutKernels<T>(names: readonly string[], fn: () => T | Promise<T>): Promise<T> {
+  const backend = tf.getBackend();
+  const configs = names.map((name) => tf.getKernel(name, backend)).filter((k): k is tf.KernelConfig => k != null);
+  for (const config of configs) tf.unregisterKernel(config.kernelName, backend);
+  try {
+    return await fn();
+  } finally {
+    for (const config of configs) tf.registerKernel(config);
+  }
+}
+
 /** Runs `fn` and fails if it leaves tensors behind (its returned tensors are disposed first). */
 export async function expectNoLeaks<T>(fn: () => T | Promise<T>): Promise<void> {
   const before = tf.memory().numTensors;

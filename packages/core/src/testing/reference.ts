@@ -179,10 +179,13 @@ export function downsampleRef(x: Arr): Arr {
   return depthwiseConv2dRef(reflectionPadRef(x, [1, 1, 1, 1]), blurFilterRef([1, 2, 1], x.shape[3], 1), 2, 0);
 }
 
-export function upsampleRef(x: Arr): Arr {
-  const full = depthwiseConvTranspose2dRef(replicationPadRef(x, [1, 1, 1, 1]), blurFilterRef([1, 3, 3, 1], x.shape[3], 4), 2, 2);
+/** The official `Upsample` from its definition: replicate pad 1, transposed conv, drop row/column 0 (and the last for even k). */
+export function upsampleRef(x: Arr, filter: Arr = blurFilterRef([1, 3, 3, 1], x.shape[3], 4), stride = 2): Arr {
+  const k = filter.shape[0];
+  const full = depthwiseConvTranspose2dRef(replicationPadRef(x, [1, 1, 1, 1]), filter, stride, 1 + Math.floor((k - 1) / 2));
+  const trim = k % 2 === 1 ? 0 : 1;
   const [n, h, w, c] = full.shape;
-  const shape = [n, h - 2, w - 2, c];
+  const shape = [n, h - 1 - trim, w - 1 - trim, c];
   const out = new Float64Array(size(shape));
   for (let b = 0; b < n; b++)
     for (let y = 0; y < shape[1]; y++)

@@ -36,14 +36,21 @@ describe('extra official recordings, replayed (wasm)', () => {
     reports.push(report);
     expect(report.rows.filter((r) => !r.ok), JSON.stringify(report.rows, null, 1)).toEqual([]);
     expect(report.rows.map((r) => r.group)).toEqual(expect.arrayContaining(['loss', 'out.fake_B', 'nceA.pool_k', 'nceA.grad_feat_k', 'grad.G', 'grad.F', 'after.G']));
-    // A float64 replay is there only for recordings that need one: each must be used.
-    expect(report.rows.some((r) => r.judged === 'float64')).toBe(truth !== undefined);
+    // Gradients are judged against a float64 replay only where the recording has one.
+    if (truth === undefined) expect(report.rows.some((r) => r.judged === 'float64')).toBe(false);
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  test('some replays took the official branch at a rectifier within rounding of its kink, each unit named', () => {
+  // Which recordings need their float64 replay, and which rectifier units lie on the other side of their kink,
+  // depends on the rounding of our float32 kernels (a faster kernel summing in another order moves them): so
+  // these check that the mechanisms are exercised and sound, not which recording exercises them.
+  test('float64 replays are used: some float32-noise gradients are judged against them', () => {
+    expect(reports.some((r) => r.rows.some((row) => row.judged === 'float64'))).toBe(true);
+  });
+
+  test('rectifier units within rounding of their kink are found, and any branch taken from them is named', () => {
+    expect(reports.some((r) => r.branches.nearKinks > 0)).toBe(true);
     const flipped = reports.flatMap((r) => r.branches.flipped);
-    expect(flipped.length).toBeGreaterThan(0);
     for (const unit of flipped) {
       expect(unit.where).toMatch(/^(G|D|F)\(.*\):/);
       expect(Math.abs(unit.value)).toBeLessThanOrEqual(2 ** -17 * unit.scale);

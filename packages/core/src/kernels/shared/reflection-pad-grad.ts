@@ -16,25 +16,24 @@ export interface ReflectionPadGradAttrs {
  * Folds `before` and `after` mirrored rows of one axis back onto their sources: with the axis of length
  * `full = before + inner + after` at stride `step` (elements) inside blocks of `outer`, row i of the result is
  * (centre + top mirror) + bottom mirror, each sum rounded to float32 as tfjs's AddN over [centre, top, bottom]
- * rounds it; padded row before−i mirrors row i, padded row before+inner+j mirrors row inner−2−j.
+ * rounds it; padded row before−i mirrors row i, padded row before+inner+j mirrors row inner−2−j. Each row is
+ * copied whole (a memcpy) and only the few mirrored rows are added onto it.
  */
 function foldAxis(src: Float32Array, outer: number, full: number, step: number, before: number, after: number, dst: Float32Array): void {
   const inner = full - before - after;
   for (let o = 0; o < outer; o++) {
     const from = o * full * step;
     const to = o * inner * step;
-    for (let i = 0; i < inner; i++) {
-      const centre = from + (before + i) * step;
-      const top = i >= 1 && i <= before ? from + (before - i) * step : -1;
-      const j = inner - 2 - i;
-      const bottom = j >= 0 && j < after ? from + (before + inner + j) * step : -1;
+    dst.set(src.subarray(from + before * step, from + (before + inner) * step), to);
+    for (let i = 1; i <= Math.min(before, inner - 1); i++) {
       const out = to + i * step;
-      for (let k = 0; k < step; k++) {
-        let sum = src[centre + k];
-        if (before > 0) sum = Math.fround(sum + (top < 0 ? 0 : src[top + k]));
-        if (after > 0) sum = Math.fround(sum + (bottom < 0 ? 0 : src[bottom + k]));
-        dst[out + k] = sum;
-      }
+      const top = from + (before - i) * step;
+      for (let k = 0; k < step; k++) dst[out + k] += src[top + k];
+    }
+    for (let j = 0; j < Math.min(after, inner - 1); j++) {
+      const out = to + (inner - 2 - j) * step;
+      const bottom = from + (before + inner + j) * step;
+      for (let k = 0; k < step; k++) dst[out + k] += src[bottom + k];
     }
   }
 }

@@ -24,6 +24,20 @@ const cases: Case[] = [
   { x: [1, 8, 8, 2], k: [3, 3], co: 2, stride: 2, pad: 'valid' },
   // padding wider than the filter reaches: whole rows of windows fall in the padding.
   { x: [1, 4, 5, 2], k: [1, 1], co: 2, stride: 1, pad: 2 },
+  // few output channels from many (a generator's last conv), and stride 1 with uneven explicit padding.
+  { x: [2, 12, 11, 8], k: [7, 7], co: 3, stride: 1, pad: 'valid' },
+  {
+    x: [1, 7, 6, 9],
+    k: [3, 4],
+    co: 2,
+    stride: 1,
+    pad: [
+      [0, 0],
+      [2, 0],
+      [1, 3],
+      [0, 0],
+    ],
+  },
   {
     x: [2, 8, 7, 2],
     k: [3, 2],
@@ -51,7 +65,7 @@ function filterGrad(c: Case): tf.Tensor {
 
 afterEach(() => tf.env().set(FILTER_GRAD_ROUTE_FLAG, 'auto'));
 
-describe.each(['matmul', 'conv'])('Conv2DBackpropFilter on wasm, %s route', (route) => {
+describe.each(['matmul', 'conv', 'swapped'])('Conv2DBackpropFilter on wasm, %s route', (route) => {
   test.each(cases.map((c) => [name(c), c] as const))('%s matches cpu and float64', async (_, c) => {
     tf.env().set(FILTER_GRAD_ROUTE_FLAG, route);
     const wasm = await expectWasmMatchesCpu(() => filterGrad(c));
@@ -93,7 +107,14 @@ test('tf.grad through tf.conv2d trains on wasm as on cpu', async () => {
   }
 });
 
-test('auto picks the product for many output channels and the conv for few', () => {
+test('auto picks the product for many output channels, the conv for few, the swapped conv for three or fewer', () => {
+  const route = (x: [number, number, number, number], k: number, co: number, stride: number, pad: 'same' | 'valid') =>
+    chooseFilterGradRoute(tf.backend_util.computeConv2DInfo(x, [k, k, x[3], co], stride, 1, pad));
+  expect(route([2, 70, 70, 16], 7, 3, 1, 'valid')).toBe('swapped');
+  expect(route([2, 70, 70, 16], 7, 4, 1, 'valid')).toBe('conv');
+  expect(route([2, 70, 70, 16], 7, 3, 2, 'valid')).toBe('conv');
+  expect(route([2, 70, 70, 4], 7, 3, 1, 'valid')).toBe('conv');
+  expect(route([1, 512, 512, 16], 7, 3, 1, 'same')).toBe('conv');
   expect(
     chooseFilterGradRoute(tf.backend_util.computeConv2DInfo([1, 32, 32, 256], [3, 3, 256, 256], 1, 1, 'same'))
   ).toBe('matmul');
@@ -107,7 +128,7 @@ test('auto picks the product for many output channels and the conv for few', () 
 
 test('an unknown route and an NCHW input are refused by name', async () => {
   tf.env().set(FILTER_GRAD_ROUTE_FLAG, 'fastest');
-  await expect(runOn('wasm', () => filterGrad(cases[0]))).rejects.toThrow(/'auto', 'matmul' or 'conv', got 'fastest'/);
+  await expect(runOn('wasm', () => filterGrad(cases[0]))).rejects.toThrow(/'auto', 'matmul', 'conv' or 'swapped', got 'fastest'/);
   tf.env().set(FILTER_GRAD_ROUTE_FLAG, 'auto');
   const nchw = () =>
     tf

@@ -1,6 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '../../testing/harness';
-import { describe, test } from 'vitest';
+import { afterEach, describe, expect, test } from 'vitest';
+import {
+  DEPTHWISE_INPUT_GRAD_ROUTE_FLAG,
+  chooseDepthwiseInputGradRoute,
+  planDepthwisePhases,
+} from './depthwise-backprop-input';
 import { convGradsRef, expectSame, expectWasmMatchesCpu, input, runOn } from './test-support';
 
 type Pad = tf.DepthwiseConv2dNativeBackpropFilterAttrs['pad'];
@@ -35,6 +40,12 @@ const cases: Case[] = [
   },
   { x: [1, 9, 8, 2], k: [3, 3], multiplier: 2, stride: 1, dilation: 2, pad: 'same' },
   { x: [2, 10, 9, 1], k: [2, 3], multiplier: 1, stride: 1, dilation: 2, pad: 'valid' },
+  // The anti-aliasing Upsample's transposed conv (4×4, stride 2, padding 2) and the like.
+  { x: [2, 10, 12, 3], k: [4, 4], multiplier: 1, stride: 2, dilation: 1, pad: [[0, 0], [2, 2], [2, 2], [0, 0]] },
+  { x: [1, 11, 9, 2], k: [4, 5], multiplier: 2, stride: [2, 3], dilation: 1, pad: 'same' },
+  { x: [1, 13, 7, 2], k: [6, 2], multiplier: 1, stride: [3, 1], dilation: 1, pad: 'valid' },
+  // Stride above the filter: some phases meet no tap and stay zero; others read past dy (zero padding).
+  { x: [1, 10, 9, 2], k: [2, 2], multiplier: 1, stride: 3, dilation: 1, pad: [[0, 0], [3, 0], [0, 4], [0, 0]] },
 ];
 
 const name = (c: Case) =>
@@ -69,12 +80,40 @@ const filterGrad = (c: Case) => () => {
 // depthwise conv), so dilated cases are checked against the float64 reference alone.
 const compare = (c: Case, fn: () => tf.Tensor) => (c.dilation === 1 ? expectWasmMatchesCpu(fn) : runOn('wasm', fn));
 
-describe('DepthwiseConv2dNativeBackpropInput on wasm', () => {
+afterEach(() => tf.env().set(DEPTHWISE_INPUT_GRAD_ROUTE_FLAG, 'auto'));
+
+describe.each(['spread', 'phases'])('DepthwiseConv2dNativeBackpropInput on wasm, %s route', (route) => {
   test.each(cases.map((c) => [name(c), c] as const))('%s matches cpu and float64', async (_, c) => {
+    tf.env().set(DEPTHWISE_INPUT_GRAD_ROUTE_FLAG, route);
     const wasm = await compare(c, inputGrad(c));
     expectSame(wasm, { values: reference(c).grads.dx, shape: c.x });
   });
+});
 
+describe('DepthwiseConv2dNativeBackpropInput routes', () => {
+  test('phases for strides whose every phase has two taps or more, undilated; the spread form otherwise', () => {
+    const route = (k: number, stride: number, dilation = 1) =>
+      chooseDepthwiseInputGradRoute(
+        tf.backend_util.computeConv2DInfo([1, 16, 16, 2], [k, k, 2, 1], stride, dilation, 'same', undefined, true)
+      );
+    expect(route(4, 2)).toBe('phases');
+    expect(route(6, 3)).toBe('phases');
+    expect(route(3, 2)).toBe('spread');
+    expect(route(4, 1)).toBe('spread');
+    expect(route(4, 1, 2)).toBe('spread');
+    tf.env().set(DEPTHWISE_INPUT_GRAD_ROUTE_FLAG, 'diagonal');
+    expect(() => route(4, 2)).toThrow(/must be 'auto', 'spread' or 'phases', got 'diagonal'/);
+  });
+
+  test('the phase plan of a 3-tap, stride-2 axis: dx[2m] = dy[m−1]·f2 + dy[m]·f0, dx[2m+1] = dy[m]·f1', () => {
+    expect(planDepthwisePhases(9, 3, 2, 0)).toEqual([
+      { phase: 0, rows: 5, taps: [2, 0], offset: -1 },
+      { phase: 1, rows: 4, taps: [1], offset: 0 },
+    ]);
+  });
+});
+
+describe('DepthwiseConv2dNativeBackpropInput on wasm', () => {
   test('hand-checked: one dy pixel spreads the filter over its window', async () => {
     const run = (stride: number, dyValues: number[], xShape: [number, number, number, number]) =>
       runOn(

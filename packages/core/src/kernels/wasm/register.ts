@@ -4,8 +4,10 @@ import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter';
 import { replaceWasmConv2DBackpropInput } from './conv2d-backprop-input';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-backprop-filter';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-backprop-input';
+import { replaceWasmDepthwiseConv2d } from './depthwise-conv2d';
 import { replaceWasmIdentity } from './identity';
 import { replaceWasmSlice } from './slice';
+import { replaceWasmTile } from './tile';
 import { replaceWasmTranspose } from './transpose';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
 
@@ -19,17 +21,20 @@ export const wasmTrainingKernels: readonly tf.KernelConfig[] = [
 
 /**
  * Puts ours in place of the wasm 4.22 kernels that are slow or wasteful in training: Conv2DBackpropInput (see
- * conv2d-backprop-input.ts), BatchMatMul with a transposed operand (batch-mat-mul.ts), the copying Identity
- * (identity.ts), Slice and SplitV, which copy their whole input (slice.ts), and Transpose (transpose.ts).
+ * conv2d-backprop-input.ts), BatchMatMul with a transposed operand (batch-mat-mul.ts), DepthwiseConv2dNative
+ * with a filter size XNNPACK has no fast kernel for (depthwise-conv2d.ts), the copying Identity (identity.ts),
+ * Slice and SplitV, which copy their whole input (slice.ts), and Transpose (transpose.ts).
  * Each keeps wasm's own to delegate to. False while wasm's kernels are not registered yet.
  */
 function replaceWasmKernels(): boolean {
   const replaced = [
     replaceWasmConv2DBackpropInput(),
     replaceWasmBatchMatMul(),
+    replaceWasmDepthwiseConv2d(),
     replaceWasmIdentity(),
     replaceWasmSlice(),
     replaceWasmTranspose(),
+    replaceWasmTile(),
   ];
   return replaced.every(Boolean);
 }

@@ -5,6 +5,7 @@ import { batchMatMulConfig } from './batch-mat-mul';
 import { identityConfig } from './identity';
 import { sliceConfig, splitVConfig } from './slice';
 import { collapsePermutation } from './heap-transpose';
+import { tileConfig } from './tile';
 import { transposeConfig } from './transpose';
 import { expectWasmMatchesCpu, input, runOn } from './test-support';
 
@@ -110,5 +111,34 @@ describe('Transpose on wasm', () => {
     const ints = () => tf.tensor3d(Int32Array.from({ length: 60 }, (_, i) => i * 5 - 11), [3, 4, 5], 'int32');
     await expectWasmMatchesCpu(() => tf.transpose(ints(), [2, 0, 1]));
     await expectWasmMatchesCpu(() => tf.transpose(tf.greater(ints(), 40), [1, 2, 0]));
+  });
+});
+
+describe('Tile on wasm', () => {
+  const cases: [string, number[], number[]][] = [
+    ['one scalar to a 256×256 mask (PatchNCE)', [1, 1, 1], [1, 256, 256]],
+    ['every axis', [2, 3, 4], [3, 2, 2]],
+    ['the first axis only', [3, 5], [4, 1]],
+    ['the last axis only, odd repeats', [2, 3, 5], [1, 1, 7]],
+    ['an edge row, as replication padding', [2, 1, 6, 4], [1, 3, 1, 1]],
+    ['rank 5', [2, 1, 3, 1, 2], [1, 3, 2, 2, 1]],
+    ['a vector', [5], [3]],
+    ['nothing to repeat', [2, 3], [1, 1]],
+    ['zero repeats', [2, 3], [0, 2]],
+  ];
+  test.each(cases)('%s matches cpu', async (_, shape, reps) => {
+    expect((await expectWasmMatchesCpu(() => tf.tile(input(shape, 4), reps))).shape).toEqual(shape.map((d, a) => d * reps[a]));
+  });
+
+  test('int32 and bool tensors, and the gradient (sums over the copies)', async () => {
+    const ints = () => tf.tensor3d(Int32Array.from({ length: 12 }, (_, i) => i * 5 - 9), [2, 3, 2], 'int32');
+    await expectWasmMatchesCpu(() => tf.tile(ints(), [2, 1, 3]));
+    await expectWasmMatchesCpu(() => tf.tile(tf.greater(ints(), 0), [1, 2, 2]));
+    await expectWasmMatchesCpu(() => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.tile(t, [2, 3, 1]), input([4, 9, 2], 6))))(input([2, 3, 2], 5)));
+  });
+
+  test('is ours once the wasm backend is set', async () => {
+    await useBackend('wasm');
+    expect(tf.getKernel(tileConfig.kernelName, 'wasm')).toBe(tileConfig);
   });
 });
