@@ -2,7 +2,7 @@
 // Makes the docs' in-browser translation model: the generator of a qsattn train run, alone, as a safetensors
 // state dict (PyTorch names and layout) with the run's model options in its metadata.
 //
-//   npx qsattn train --name docs-synth --checkpoints_dir /tmp/docs-model     # the synth-quick preset, 900 steps
+//   npx qsattn train --name docs-synth --checkpoints_dir /tmp/docs-model --nce_layers 0,4,8,12,16   # synth-quick as it was then, 900 steps
 //   node scripts/docs-model.mjs /tmp/docs-model/docs-synth/latest_checkpoint.safetensors
 //
 // writes docs/public/models/synth-quick/generator.safetensors (about 1 MB for synth-quick).

@@ -15,7 +15,8 @@ const screenshots = process.env.QSATTN_SCREENSHOTS;
 if (screenshots) mkdirSync(screenshots, { recursive: true });
 const shot = (name: string): string | undefined => (screenshots ? join(screenshots, name) : undefined);
 
-const TINY = ['--ngf', '4', '--ndf', '4', '--netF_nc', '16', '--num_patches', '16', '--max_dataset_size', '6', '--n_epochs', '1', '--n_epochs_decay', '1', '--save_epoch_freq', '1'];
+// The official NCE layers, so that QS-Attn selects at two of them (12 and 16); synth-quick reads 0,4,8,12 only.
+const TINY = ['--ngf', '4', '--ndf', '4', '--netF_nc', '16', '--num_patches', '16', '--nce_layers', '0,4,8,12,16', '--max_dataset_size', '6', '--n_epochs', '1', '--n_epochs_decay', '1', '--save_epoch_freq', '1'];
 const RUN = 'viz';
 const runDir = join(scratch, RUN);
 

@@ -73,10 +73,11 @@ export interface TrainPreset {
  * The default of `qsattn train` without `--dataroot`: a small QS-Attn (global) model sized for the built-in
  * 64-pixel dataset and a 2-core CPU on the wasm backend — 16 filters, 4 ResNet blocks, a 2-layer discriminator
  * (the 3-layer one overpowers this generator), 64 patches of 64 channels — trained for 6 epochs of 150 images
- * (4 at the initial rate, 2 of decay): 900 steps. PatchNCE reads layers 0, 4, 8 and 12: the official 0,4,8,12,16
- * is the 9-block generator's (16 is its fifth block); in the 4-block one, 16 is the first upsampling layer, past
- * the encoder, and reading it made each step pay for four more passes through the blocks and the upsampling
- * (about a third of the step) without better translations.
+ * (4 at the initial rate, 2 of decay): 900 steps. PatchNCE reads layers 0, 4, 8 and 12, so QS-Attn selects its
+ * queries at layer 12 (it selects from the fourth NCE layer on; the first three sample at random): the official
+ * 0,4,8,12,16 is the 9-block generator's (16 is its fifth block); in the 4-block one, 16 is the first upsampling
+ * layer, past the encoder, and the fifth layer cost about a third of each step (four more passes through the
+ * blocks and a second attention) without better translations (README: the main job).
  */
 const SYNTH_QUICK: TrainPreset = {
   description: 'small QS-Attn (global) model for the built-in 64-px dataset: 900 steps, about 4 minutes on 2 CPU cores',
