@@ -80,7 +80,7 @@ export interface TrainPreset {
  * blocks and a second attention) without better translations (README: the main job).
  */
 const SYNTH_QUICK: TrainPreset = {
-  description: 'small QS-Attn (global) model for the built-in 64-px dataset: 900 steps, about 4 minutes on 2 CPU cores',
+  description: 'small QS-Attn (global) model for the built-in 64-px dataset: 900 steps, about 3 minutes on 2 idle CPU cores',
   model: {
     qsMode: 'global',
     ngf: 16,
