@@ -16,10 +16,9 @@
 // Error: against a float64 JS conv of the same float32 inputs, on up to 1024 sampled output pixels.
 //
 // [QSATTN_DIST=…/dist/index.js] node packages/core/bench/winograd-probe.mjs --threads 1 [--reps 9] [--extra] [--shapes 0,1]
+import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
-// QSATTN_DIST: the built @qsattn/core to take selectBackend (and its wasm kernels) from; default ../dist/index.js.
-const { selectBackend } = await import(process.env.QSATTN_DIST ?? '../dist/index.js');
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(name);
@@ -30,7 +29,7 @@ const REPS = Number(arg('--reps', 9));
 
 // ---------------------------------------------------------------------------------------------------------
 // Winograd matrices (points 0, ±1 for F(2,3); 0, ±1, ±2 for F(4,3); Lavin & Gray 2015).
-const F23 = {
+export const F23 = {
   m: 2,
   BT: [
     [1, 0, -1, 0],
@@ -49,7 +48,7 @@ const F23 = {
     [0, 1, -1, -1],
   ],
 };
-const F43 = {
+export const F43 = {
   m: 4,
   BT: [
     [4, 0, -5, 0, 1, 0],
@@ -184,7 +183,7 @@ const kernel = (name) => tf.getKernel(name, 'wasm').kernelFunc;
  * A Winograd conv for one shape and filter: returns run() → { y (TensorInfo, caller frees), ms: {input,
  * products, output} } and dispose().
  */
-function makeWinograd(variant, route, xShape, g, Co) {
+export function makeWinograd(variant, route, xShape, g, Co) {
   const [, Hp, Wp, C] = xShape;
   const H = Hp - 2;
   const W = Wp - 2;
@@ -194,22 +193,34 @@ function makeWinograd(variant, route, xShape, g, Co) {
   const tilesY = H / m;
   const tilesX = W / m;
   const T = tilesY * tilesX;
-  const inputTransform = makeInputTransform(variant);
-  const outputTransform = makeOutputTransform(variant);
-  const U = filterTransform(variant, g, C, Co).map((u) =>
-    tf.tensor(u, route === 'mm' ? [C, Co] : [1, 1, C, Co], 'float32')
-  );
+  // One pair of generated functions per variant, shared by every conv (each new one would be JIT-compiled anew).
+  variant.transforms ??= { input: makeInputTransform(variant), output: makeOutputTransform(variant) };
+  const { input: inputTransform, output: outputTransform } = variant.transforms;
+  // Tensors of this conv live on the backend only, outside the engine (and any tidy of a caller's).
+  const upload = (values, shape) => {
+    const info = backend().makeOutput(shape, 'float32');
+    backend().typedArrayFromHeap(info).set(values);
+    return info;
+  };
+  const free = (infos) => infos.forEach((info) => backend().disposeData(info.dataId));
+  // The filter transform and its upload, timed (median of 3): once per training step, per conv, in training.
+  const filterTimes = [];
+  let uInfo;
+  for (let rep = 0; rep < 3; rep++) {
+    if (uInfo !== undefined) free(uInfo);
+    const start = performance.now();
+    uInfo = filterTransform(variant, g, C, Co).map((u) => upload(u, route === 'mm' ? [C, Co] : [1, 1, C, Co]));
+    filterTimes.push(performance.now() - start);
+  }
   // Route 'dw': the input transform as depthwise convs, Bᵀ's rows down the columns (α×1, stride m×1), then
   // along the rows (1×α, stride 1×m): V_kl = colpass_l(rowpass_k(x)), each already [1, tilesY, tilesX, C].
   const BT = variant.BT;
   const tapFilter = (coefs, shape) =>
-    tf.tensor(Float32Array.from({ length: coefs.length * C }, (_, e) => coefs[Math.floor(e / C)]), shape, 'float32');
+    upload(Float32Array.from({ length: coefs.length * C }, (_, e) => coefs[Math.floor(e / C)]), shape);
   const rowFilters = route === 'dw' ? BT.map((row) => tapFilter(row, [a, 1, C, 1])) : [];
   const colFilters = route === 'dw' ? BT.map((row) => tapFilter(row, [1, a, C, 1])) : [];
-  const asInfo = (t) => ({ dataId: t.dataId, shape: t.shape, dtype: 'float32' });
   const depthwise = kernel('DepthwiseConv2dNative');
   const dwAttrs = (strides) => ({ strides, pad: 'valid', dilations: [1, 1], dimRoundingMode: undefined });
-  const uInfo = U.map((u) => ({ dataId: u.dataId, shape: u.shape, dtype: 'float32' }));
   const batchMatMul = kernel('BatchMatMul');
   const conv2d = kernel('Conv2D');
   const convAttrs = { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined };
@@ -221,9 +232,9 @@ function makeWinograd(variant, route, xShape, g, Co) {
     if (route === 'dw') {
       V = [];
       for (let k = 0; k < a; k++) {
-        const rows = depthwise({ inputs: { x, filter: asInfo(rowFilters[k]) }, attrs: dwAttrs([m, 1]), backend: b });
+        const rows = depthwise({ inputs: { x, filter: rowFilters[k] }, attrs: dwAttrs([m, 1]), backend: b });
         for (let l = 0; l < a; l++) {
-          V.push(depthwise({ inputs: { x: rows, filter: asInfo(colFilters[l]) }, attrs: dwAttrs([1, m]), backend: b }));
+          V.push(depthwise({ inputs: { x: rows, filter: colFilters[l] }, attrs: dwAttrs([1, m]), backend: b }));
         }
         b.disposeData(rows.dataId);
       }
@@ -261,7 +272,7 @@ function makeWinograd(variant, route, xShape, g, Co) {
     for (const mm of M) b.disposeData(mm.dataId);
     return { y, ms: { input: t1 - t0, products: t2 - t1, output: t3 - t2 } };
   }
-  return { run, dispose: () => tf.dispose([...U, ...rowFilters, ...colFilters]), tiles: T, positions: a * a };
+  return { run, dispose: () => free([...uInfo, ...rowFilters, ...colFilters]), tiles: T, positions: a * a, filterMs: median(filterTimes) };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -354,140 +365,150 @@ function compare(got, ref, pixels, Co) {
 const median = (v) => [...v].sort((p, q) => p - q)[Math.floor(v.length / 2)];
 
 // ---------------------------------------------------------------------------------------------------------
-const SHAPES = [
-  // [H, W, Cin, Cout]
-  [16, 16, 256, 256],
-  [32, 32, 256, 256],
-  [64, 64, 256, 256],
-  [64, 64, 64, 64],
-  [16, 16, 64, 64],
-];
-// --extra: the 256 px generator's encoder/decoder 3×3 convs (128 px maps 128↔256, 256 px maps 64↔128).
-if (process.argv.includes('--extra')) SHAPES.push([128, 128, 128, 256], [128, 128, 256, 128]);
-const only = arg('--shapes');
-// --shape HxWxCxCo: one other shape instead (a quick check of the code on a small one).
-const custom = arg('--shape');
-const shapes =
-  custom !== undefined
-    ? [custom.split('x').map(Number)]
-    : only === undefined
-      ? SHAPES
-      : only.split(',').map((i) => SHAPES[Number(i)]);
+// Imported (by cut-model/bench/winograd-generator.mjs) for makeWinograd: then nothing below runs.
+const isMain = import.meta.url === pathToFileURL(process.argv[1]).href;
+if (isMain) await main();
 
-const VARIANTS = [
-  { name: 'F2-mm', wino: F23, route: 'mm' },
-  { name: 'F2-c1', wino: F23, route: 'c1' },
-  { name: 'F4-mm', wino: F43, route: 'mm' },
-  { name: 'F4-c1', wino: F43, route: 'c1' },
-  { name: 'F2-dw', wino: F23, route: 'dw' },
-  { name: 'F4-dw', wino: F43, route: 'dw' },
-];
+async function main() {
+  const SHAPES = [
+    // [H, W, Cin, Cout]
+    [16, 16, 256, 256],
+    [32, 32, 256, 256],
+    [64, 64, 256, 256],
+    [64, 64, 64, 64],
+    [16, 16, 64, 64],
+  ];
+  // --extra: the 256 px generator's encoder/decoder 3×3 convs (128 px maps 128↔256, 256 px maps 64↔128).
+  if (process.argv.includes('--extra')) SHAPES.push([128, 128, 128, 256], [128, 128, 256, 128], [256, 256, 64, 128], [256, 256, 128, 64]);
+  const only = arg('--shapes');
+  // --shape HxWxCxCo: one other shape instead (a quick check of the code on a small one).
+  const custom = arg('--shape');
+  const shapes =
+    custom !== undefined
+      ? [custom.split('x').map(Number)]
+      : only === undefined
+        ? SHAPES
+        : only.split(',').map((i) => SHAPES[Number(i)]);
 
-const choice = await selectBackend('wasm', threadsWanted === undefined ? {} : { threads: threadsWanted });
-console.log(JSON.stringify({ backend: choice.name, threads: choice.threads, reps: REPS }));
+  const VARIANTS = [
+    { name: 'F2-mm', wino: F23, route: 'mm' },
+    { name: 'F2-c1', wino: F23, route: 'c1' },
+    { name: 'F4-mm', wino: F43, route: 'mm' },
+    { name: 'F4-c1', wino: F43, route: 'c1' },
+    { name: 'F2-dw', wino: F23, route: 'dw' },
+    { name: 'F4-dw', wino: F43, route: 'dw' },
+  ];
 
-for (const [H, W, C, Co] of shapes) {
-  const shape = `${H}x${W}x${C}->${Co}`;
-  const flops = 2 * H * W * 9 * C * Co;
-  const Hp = H + 2;
-  const Wp = W + 2;
-  const r = rng(H * 7919 + C * 31 + Co);
-  // Zero-mean weights of a kaiming-like scale (the output's scale does not matter to relative errors).
-  const gScale = Math.sqrt(3 / (9 * C));
-  const g = Float32Array.from({ length: 9 * C * Co }, () => (2 * r() - 1) * gScale);
-  const filter = tf.tensor(g, [3, 3, C, Co], 'float32');
-  const filterInfo = { dataId: filter.dataId, shape: filter.shape, dtype: 'float32' };
-  const conv2d = kernel('Conv2D');
-  const convAttrs = { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined };
-  const runConv = (x) => conv2d({ inputs: { x, filter: filterInfo }, attrs: convAttrs, backend: backend() });
-  const winos = VARIANTS.map((v) => ({ ...v, impl: makeWinograd(v.wino, v.route, [1, Hp, Wp, C], g, Co) }));
+  // QSATTN_DIST: the built @qsattn/core to take selectBackend (and its wasm kernels) from; default ../dist/index.js.
+  const { selectBackend } = await import(process.env.QSATTN_DIST ?? '../dist/index.js');
+  const choice = await selectBackend('wasm', threadsWanted === undefined ? {} : { threads: threadsWanted });
+  console.log(JSON.stringify({ backend: choice.name, threads: choice.threads, reps: REPS }));
 
-  // Sampled output pixels for the error check: all of them up to 1024, else 1024 at random.
-  const pixels =
-    H * W <= 1024 ? Array.from({ length: H * W }, (_, i) => i) : Array.from({ length: 1024 }, () => Math.floor(r() * H * W));
+  for (const [H, W, C, Co] of shapes) {
+    const shape = `${H}x${W}x${C}->${Co}`;
+    const flops = 2 * H * W * 9 * C * Co;
+    const Hp = H + 2;
+    const Wp = W + 2;
+    const r = rng(H * 7919 + C * 31 + Co);
+    // Zero-mean weights of a kaiming-like scale (the output's scale does not matter to relative errors).
+    const gScale = Math.sqrt(3 / (9 * C));
+    const g = Float32Array.from({ length: 9 * C * Co }, () => (2 * r() - 1) * gScale);
+    const filter = tf.tensor(g, [3, 3, C, Co], 'float32');
+    const filterInfo = { dataId: filter.dataId, shape: filter.shape, dtype: 'float32' };
+    const conv2d = kernel('Conv2D');
+    const convAttrs = { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined };
+    const runConv = (x) => conv2d({ inputs: { x, filter: filterInfo }, attrs: convAttrs, backend: backend() });
+    const winos = VARIANTS.map((v) => ({ ...v, impl: makeWinograd(v.wino, v.route, [1, Hp, Wp, C], g, Co) }));
 
-  // Errors, on each kind of data.
-  for (const [dataName, draw] of Object.entries(DATA)) {
-    const xs = Float32Array.from({ length: H * W * C }, () => draw(r));
-    const xp = reflectPad(xs, H, W, C);
+    // Sampled output pixels for the error check: all of them up to 1024, else 1024 at random.
+    const pixels =
+      H * W <= 1024 ? Array.from({ length: H * W }, (_, i) => i) : Array.from({ length: 1024 }, () => Math.floor(r() * H * W));
+
+    // Errors, on each kind of data.
+    for (const [dataName, draw] of Object.entries(DATA)) {
+      const xs = Float32Array.from({ length: H * W * C }, () => draw(r));
+      const xp = reflectPad(xs, H, W, C);
+      const x = tf.tensor(xp, [1, Hp, Wp, C], 'float32');
+      const xInfo = { dataId: x.dataId, shape: x.shape, dtype: 'float32' };
+      const ref = reference(xp, Wp, C, g, Co, pixels, W);
+      const read = (info) => {
+        const v = backend().typedArrayFromHeap(info).slice();
+        backend().disposeData(info.dataId);
+        return v;
+      };
+      const errors = { Conv2D: compare(read(runConv(xInfo)), ref, pixels, Co) };
+      for (const w of winos) errors[w.name] = compare(read(w.impl.run(xInfo).y), ref, pixels, Co);
+      for (const [variant, e] of Object.entries(errors)) console.log(JSON.stringify({ shape, data: dataName, variant, ...e }));
+      x.dispose();
+    }
+
+    // Times: warm-ups, then REPS rounds that run every variant once each, in turn (alternating A/B).
+    const xp = reflectPad(
+      Float32Array.from({ length: H * W * C }, () => 2 * r() - 1),
+      H,
+      W,
+      C
+    );
     const x = tf.tensor(xp, [1, Hp, Wp, C], 'float32');
     const xInfo = { dataId: x.dataId, shape: x.shape, dtype: 'float32' };
-    const ref = reference(xp, Wp, C, g, Co, pixels, W);
-    const read = (info) => {
-      const v = backend().typedArrayFromHeap(info).slice();
-      backend().disposeData(info.dataId);
-      return v;
-    };
-    const errors = { Conv2D: compare(read(runConv(xInfo)), ref, pixels, Co) };
-    for (const w of winos) errors[w.name] = compare(read(w.impl.run(xInfo).y), ref, pixels, Co);
-    for (const [variant, e] of Object.entries(errors)) console.log(JSON.stringify({ shape, data: dataName, variant, ...e }));
-    x.dispose();
+    // The reflection padding before each conv, for scale (a Winograd input transform could read through it).
+    const unpadded = tf.tensor(xp.subarray(0, H * W * C), [1, H, W, C], 'float32');
+    const unpaddedInfo = { dataId: unpadded.dataId, shape: unpadded.shape, dtype: 'float32' };
+    const mirrorPad = kernel('MirrorPad');
+    const padAttrs = { paddings: [[0, 0], [1, 1], [1, 1], [0, 0]], mode: 'reflect' };
+    const times = { Conv2D: [], MirrorPad: [] };
+    for (const w of winos) times[w.name] = { total: [], input: [], products: [], output: [] };
+    for (let round = -2; round < REPS; round++) {
+      globalThis.gc?.();
+      const t0 = performance.now();
+      backend().disposeData(runConv(xInfo).dataId);
+      if (round >= 0) times.Conv2D.push(performance.now() - t0);
+      const tp = performance.now();
+      backend().disposeData(mirrorPad({ inputs: { x: unpaddedInfo }, attrs: padAttrs, backend: backend() }).dataId);
+      if (round >= 0) times.MirrorPad.push(performance.now() - tp);
+      for (const w of winos) {
+        globalThis.gc?.();
+        const s = performance.now();
+        const { y, ms } = w.impl.run(xInfo);
+        const total = performance.now() - s;
+        backend().disposeData(y.dataId);
+        if (round < 0) continue;
+        const t = times[w.name];
+        t.total.push(total);
+        t.input.push(ms.input);
+        t.products.push(ms.products);
+        t.output.push(ms.output);
+      }
+    }
+    const convMs = median(times.Conv2D);
+    console.log(
+      JSON.stringify({ shape, variant: 'Conv2D', ms: +convMs.toFixed(2), gflops: +(flops / convMs / 1e6).toFixed(1) })
+    );
+    console.log(JSON.stringify({ shape, variant: 'MirrorPad', ms: +median(times.MirrorPad).toFixed(2) }));
+    for (const w of winos) {
+      const t = times[w.name];
+      const total = median(t.total);
+      const productFlops = 2 * w.impl.positions * w.impl.tiles * C * Co;
+      const products = median(t.products);
+      console.log(
+        JSON.stringify({
+          shape,
+          variant: w.name,
+          ms: +total.toFixed(2),
+          inputMs: +median(t.input).toFixed(2),
+          productsMs: +products.toFixed(2),
+          outputMs: +median(t.output).toFixed(2),
+          productGflops: +(productFlops / products / 1e6).toFixed(1),
+          effectiveGflops: +(flops / total / 1e6).toFixed(1),
+          speedup: +(convMs / total).toFixed(2),
+          filterTransformMs: +w.impl.filterMs.toFixed(2),
+        })
+      );
+    }
+    tf.dispose([x, unpadded, filter]);
+    for (const w of winos) w.impl.dispose();
+    const mem = tf.memory();
+    console.log(JSON.stringify({ shape, tensorsLeft: mem.numTensors, heapBytes: backend().wasm.HEAPU8.length }));
   }
 
-  // Times: warm-ups, then REPS rounds that run every variant once each, in turn (alternating A/B).
-  const xp = reflectPad(
-    Float32Array.from({ length: H * W * C }, () => 2 * r() - 1),
-    H,
-    W,
-    C
-  );
-  const x = tf.tensor(xp, [1, Hp, Wp, C], 'float32');
-  const xInfo = { dataId: x.dataId, shape: x.shape, dtype: 'float32' };
-  // The reflection padding before each conv, for scale (a Winograd input transform could read through it).
-  const unpadded = tf.tensor(xp.subarray(0, H * W * C), [1, H, W, C], 'float32');
-  const unpaddedInfo = { dataId: unpadded.dataId, shape: unpadded.shape, dtype: 'float32' };
-  const mirrorPad = kernel('MirrorPad');
-  const padAttrs = { paddings: [[0, 0], [1, 1], [1, 1], [0, 0]], mode: 'reflect' };
-  const times = { Conv2D: [], MirrorPad: [] };
-  for (const w of winos) times[w.name] = { total: [], input: [], products: [], output: [] };
-  for (let round = -2; round < REPS; round++) {
-    globalThis.gc?.();
-    const t0 = performance.now();
-    backend().disposeData(runConv(xInfo).dataId);
-    if (round >= 0) times.Conv2D.push(performance.now() - t0);
-    const tp = performance.now();
-    backend().disposeData(mirrorPad({ inputs: { x: unpaddedInfo }, attrs: padAttrs, backend: backend() }).dataId);
-    if (round >= 0) times.MirrorPad.push(performance.now() - tp);
-    for (const w of winos) {
-      globalThis.gc?.();
-      const s = performance.now();
-      const { y, ms } = w.impl.run(xInfo);
-      const total = performance.now() - s;
-      backend().disposeData(y.dataId);
-      if (round < 0) continue;
-      const t = times[w.name];
-      t.total.push(total);
-      t.input.push(ms.input);
-      t.products.push(ms.products);
-      t.output.push(ms.output);
-    }
-  }
-  const convMs = median(times.Conv2D);
-  console.log(
-    JSON.stringify({ shape, variant: 'Conv2D', ms: +convMs.toFixed(2), gflops: +(flops / convMs / 1e6).toFixed(1) })
-  );
-  console.log(JSON.stringify({ shape, variant: 'MirrorPad', ms: +median(times.MirrorPad).toFixed(2) }));
-  for (const w of winos) {
-    const t = times[w.name];
-    const total = median(t.total);
-    const productFlops = 2 * w.impl.positions * w.impl.tiles * C * Co;
-    const products = median(t.products);
-    console.log(
-      JSON.stringify({
-        shape,
-        variant: w.name,
-        ms: +total.toFixed(2),
-        inputMs: +median(t.input).toFixed(2),
-        productsMs: +products.toFixed(2),
-        outputMs: +median(t.output).toFixed(2),
-        productGflops: +(productFlops / products / 1e6).toFixed(1),
-        effectiveGflops: +(flops / total / 1e6).toFixed(1),
-        speedup: +(convMs / total).toFixed(2),
-      })
-    );
-  }
-  tf.dispose([x, unpadded, filter]);
-  for (const w of winos) w.impl.dispose();
-  const mem = tf.memory();
-  console.log(JSON.stringify({ shape, tensorsLeft: mem.numTensors, heapBytes: backend().wasm.HEAPU8.length }));
 }
