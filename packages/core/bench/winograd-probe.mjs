@@ -212,6 +212,37 @@ export function makeWinograd(variant, route, xShape, g, Co) {
     uInfo = filterTransform(variant, g, C, Co).map((u) => upload(u, route === 'mm' ? [C, Co] : [1, 1, C, Co]));
     filterTimes.push(performance.now() - start);
   }
+  // The same transform as one wasm product, kron(G, G) [α², 9] · g [9, Cin·Cout] (float32, XNNPACK), then
+  // copied out into one tensor per position: what a training step would pay per conv when the weights change.
+  const kron = new Float32Array(a * a * 9);
+  for (let k = 0; k < a; k++) {
+    for (let l = 0; l < a; l++) {
+      for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) kron[(k * a + l) * 9 + i * 3 + j] = variant.G[k][i] * variant.G[l][j];
+    }
+  }
+  const kronInfo = upload(kron, [a * a, 9]);
+  const gInfo = upload(g, [9, C * Co]);
+  const matMulTimes = [];
+  let matMulError = 0;
+  for (let rep = 0; rep < 3; rep++) {
+    const b = backend();
+    const start = performance.now();
+    const all = kernel('BatchMatMul')({ inputs: { a: kronInfo, b: gInfo }, attrs: { transposeA: false, transposeB: false }, backend: b });
+    const parts = Array.from({ length: a * a }, () => b.makeOutput([C, Co], 'float32'));
+    const heap = heapF32(b);
+    const from = baseOf(b, all);
+    parts.forEach((part, p) => heap.copyWithin(baseOf(b, part), from + p * C * Co, from + (p + 1) * C * Co));
+    matMulTimes.push(performance.now() - start);
+    if (rep === 0) {
+      parts.forEach((part, p) => {
+        const got = b.typedArrayFromHeap(part);
+        const want = b.typedArrayFromHeap(uInfo[p]);
+        for (let e = 0; e < got.length; e++) matMulError = Math.max(matMulError, Math.abs(got[e] - want[e]));
+      });
+    }
+    free([all, ...parts]);
+  }
+  free([kronInfo, gInfo]);
   // Route 'dw': the input transform as depthwise convs, Bᵀ's rows down the columns (α×1, stride m×1), then
   // along the rows (1×α, stride 1×m): V_kl = colpass_l(rowpass_k(x)), each already [1, tilesY, tilesX, C].
   const BT = variant.BT;
@@ -272,7 +303,7 @@ export function makeWinograd(variant, route, xShape, g, Co) {
     for (const mm of M) b.disposeData(mm.dataId);
     return { y, ms: { input: t1 - t0, products: t2 - t1, output: t3 - t2 } };
   }
-  return { run, dispose: () => free([...uInfo, ...rowFilters, ...colFilters]), tiles: T, positions: a * a, filterMs: median(filterTimes) };
+  return { run, dispose: () => free([...uInfo, ...rowFilters, ...colFilters]), tiles: T, positions: a * a, filterMs: median(filterTimes), filterMatMulMs: median(matMulTimes), filterMatMulError: matMulError };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -502,6 +533,8 @@ async function main() {
           effectiveGflops: +(flops / total / 1e6).toFixed(1),
           speedup: +(convMs / total).toFixed(2),
           filterTransformMs: +w.impl.filterMs.toFixed(2),
+        filterByMatMulMs: +w.impl.filterMatMulMs.toFixed(2),
+        filterByMatMulMaxDiff: +w.impl.filterMatMulError.toExponential(2),
         })
       );
     }
