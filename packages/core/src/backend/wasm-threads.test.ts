@@ -18,22 +18,26 @@ function workload(): Uint8Array[] {
   const upsamplePad: tf.backend_util.ExplicitPadding = [[0, 0], [2, 2], [2, 2], [0, 0]];
   // Three output channels, as a generator's last conv: its filter gradient takes the swapped conv.
   const toImage = tf.tensor4d(Float32Array.from(testValues(5 * 5 * 32 * 3, 6)), [5, 5, 32, 3]);
-  const loss = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor, e: tf.Tensor, f: tf.Tensor) => {
+  // 3×3 stride 1 on 64 channels, as a ResNet block's: Winograd forward and input gradient.
+  const blockX = tf.tensor4d(Float32Array.from(testValues(32 * 32 * 64, 7)), [1, 32, 32, 64]);
+  const block = tf.tensor4d(Float32Array.from(testValues(3 * 3 * 64 * 64, 8)), [3, 3, 64, 64]);
+  const loss = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor, e: tf.Tensor, f: tf.Tensor, g: tf.Tensor, h: tf.Tensor) => {
     const y = tf.add(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'), tf.mean(tf.conv2d(a as tf.Tensor4D, f as tf.Tensor4D, 1, 'valid')));
+    const v = tf.sum(tf.square(tf.conv2d(g as tf.Tensor4D, h as tf.Tensor4D, 1, 'same')));
     const z = tf.depthwiseConv2d(a as tf.Tensor4D, c as tf.Tensor4D, 1, 'valid');
     const u = tf.depthwiseConv2d(a as tf.Tensor4D, e as tf.Tensor4D, 2, upsamplePad);
     const p = tf.matMul(d as tf.Tensor2D, d as tf.Tensor2D, true, false);
     // Instance norm: its statistics in JS, its normalisation a fused 1×1 depthwise conv, per image of the batch.
     const normed = tf.sum(tf.mul(instanceNorm(y as tf.Tensor4D), y));
-    return tf.add(tf.add(tf.add(tf.sum(tf.square(y)), normed), tf.add(tf.sum(tf.relu(z)), tf.sum(tf.square(u)))), tf.mean(tf.square(p)));
+    return tf.add(tf.add(tf.add(tf.add(tf.sum(tf.square(y)), normed), tf.add(tf.sum(tf.relu(z)), tf.sum(tf.square(u)))), tf.mean(tf.square(p))), v);
   };
   const results = tf.tidy(() => {
-    const { value, grads } = tf.valueAndGrads(loss)([x, w, dw, m, blur, toImage]);
+    const { value, grads } = tf.valueAndGrads(loss)([x, w, dw, m, blur, toImage, blockX, block]);
     const y = tf.conv2d(x, w, 1, 'same');
     return [value, ...grads, y, tf.matMul(m, m, false, true)];
   });
   const bytes = results.map((t) => new Uint8Array(t.dataSync().slice().buffer));
-  tf.dispose([...results, x, w, dw, m, blur, toImage]);
+  tf.dispose([...results, x, w, dw, m, blur, toImage, blockX, block]);
   return bytes;
 }
 

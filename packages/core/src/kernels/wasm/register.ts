@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { replaceWasmBatchMatMul } from './batch-mat-mul';
+import { replaceWasmConv2D } from './conv2d';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter';
 import { replaceWasmConv2DBackpropInput } from './conv2d-backprop-input';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-backprop-filter';
@@ -20,7 +21,8 @@ export const wasmTrainingKernels: readonly tf.KernelConfig[] = [
 ];
 
 /**
- * Puts ours in place of the wasm 4.22 kernels that are slow or wasteful in training: Conv2DBackpropInput (see
+ * Puts ours in place of the wasm 4.22 kernels that are slow or wasteful in training: Conv2D's 3×3 stride-1 convs
+ * (Winograd, conv2d.ts), Conv2DBackpropInput (see
  * conv2d-backprop-input.ts), BatchMatMul with a transposed operand (batch-mat-mul.ts), DepthwiseConv2dNative
  * with a filter size XNNPACK has no fast kernel for (depthwise-conv2d.ts), the copying Identity (identity.ts),
  * Slice and SplitV, which copy their whole input (slice.ts), and Transpose (transpose.ts).
@@ -28,6 +30,7 @@ export const wasmTrainingKernels: readonly tf.KernelConfig[] = [
  */
 function replaceWasmKernels(): boolean {
   const replaced = [
+    replaceWasmConv2D(),
     replaceWasmConv2DBackpropInput(),
     replaceWasmBatchMatMul(),
     replaceWasmDepthwiseConv2d(),
