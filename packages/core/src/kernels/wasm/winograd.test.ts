@@ -93,18 +93,20 @@ describe('Winograd F(2×2, 3×3) conv on wasm', () => {
     });
   }
 
-  test('both gradients against float64 (the input gradient is a Winograd conv of dy)', async () => {
-    await useBackend('wasm');
-    tf.env().set(CONV2D_ROUTE_FLAG, 'winograd');
-    const c: Case = { x: [2, 7, 6, 4], co: 5, pad: 'valid' };
-    const info = infoOf(c);
-    const [x, w, dy] = [input(c.x, 1), input(info.filterShape, 2), input(info.outShape, 3)];
-    const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, c.pad))([x, w], dy);
-    const want = convGradsRef(x, w, dy, info, false);
-    expectClose(dx.dataSync(), want.dx, { rel: 2e-6, abs: 0 });
-    expectClose(dw.dataSync(), want.dw, { rel: 2e-6, abs: 0 });
-    tf.dispose([x, w, dy, dx, dw]);
-  });
+  for (const c of cases) {
+    test(`both gradients against float64 (dx is a Winograd conv of dy): ${name(c)}`, async () => {
+      await useBackend('wasm');
+      tf.env().set(CONV2D_ROUTE_FLAG, 'winograd');
+      if (c.band) tf.env().set(WINOGRAD_BAND_FLAG, c.band);
+      const info = infoOf(c);
+      const [x, w, dy] = [input(c.x, 1), input(info.filterShape, 2), input(info.outShape, 3)];
+      const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, c.pad))([x, w], dy);
+      const want = convGradsRef(x, w, dy, info, false);
+      expectClose(dx.dataSync(), want.dx, { rel: 2e-6, abs: 0 });
+      expectClose(dw.dataSync(), want.dw, { rel: 2e-6, abs: 0 });
+      tf.dispose([x, w, dy, dx, dw]);
+    });
+  }
 
   test('a filter is transformed once while it lives, and its transform is freed with it', async () => {
     await useBackend('wasm');

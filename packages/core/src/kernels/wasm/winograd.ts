@@ -7,30 +7,14 @@ import type { WasmKernelChain } from './kernel-chain';
 // with the channel sum inside the ⊙: for each of the 16 positions p = (k, l) of the transformed tile, one
 // matrix product M_p [tiles, Co] = V_p [tiles, Ci] · U_p [Ci, Co]. That is 16·(HW/4) = 4·HW products of rows
 // where the direct conv has 9·HW: 2.25× fewer multiplies, the rest (transforms) is additions.
-//   U (filter): one wasm product kron(G, G) [16, 9] · g [9, Ci·Co], cached per filter tensor (weights change
-//     once per training step and never while translating).
-//   V (input) and Y (output): additions over the wasm heap in JS, in float64, rounded once on each store.
+//   U (filter), V (input) and Y (output): straight-line JS over the wasm heap, in float64, rounded once on each
+//     store; U is cached per filter tensor (weights change once per training step and never while translating).
 //   Products: wasm's own Conv2D with a 1×1 filter, which is XNNPACK's GEMM on wasm's thread pool.
 // Against a float64 conv of the same float32 values this is more accurate than wasm's direct conv (the probe,
 // bench/winograd-probe.mjs: max error 0.4–0.8 of the direct conv's), and as deterministic: every sum runs in a
 // fixed order whatever the thread count.
 
 type ConvInfo = tf.backend_util.Conv2DInfo;
-
-/** G of F(2, 3). */
-const G = [
-  [1, 0, 0],
-  [0.5, 0.5, 0.5],
-  [0.5, -0.5, 0.5],
-  [0, 0, 1],
-];
-
-/** kron(G, G): row p = 4k + l, column 3i + j holds G[k][i]·G[l][j] (all exact in float32). */
-const KRON = Float32Array.from({ length: 16 * 9 }, (_, e) => {
-  const p = Math.floor(e / 9);
-  const q = e % 9;
-  return G[p >> 2][Math.floor(q / 3)] * G[p & 3][q % 3];
-});
 
 /**
  * Floats per transformed position (V_p or M_p) held at once, 2 MiB: larger maps are done in bands of tile rows,
@@ -141,29 +125,55 @@ export function cachedWinogradFilters(): number {
   return transformedFilters.get(tf.backend() as BackendWasm)?.size ?? 0;
 }
 
+/**
+ * U_p[e] = (G g_e Gᵀ)_p for every (ci, co) pair e, g_e the 3×3 taps of the HWIO filter at `g` (taps `size` apart),
+ * into the 16 arrays at `u`. G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1].
+ */
+function filterTransformInto(h: Float32Array, g: number, size: number, u: Int32Array): void {
+  const [u0, u1, u2, u3, u4, u5, u6, u7, u8, u9, u10, u11, u12, u13, u14, u15] = u;
+  for (let e = 0; e < size; e++) {
+    const a = g + e;
+    const g00 = h[a], g01 = h[a + size], g02 = h[a + 2 * size];
+    const g10 = h[a + 3 * size], g11 = h[a + 4 * size], g12 = h[a + 5 * size];
+    const g20 = h[a + 6 * size], g21 = h[a + 7 * size], g22 = h[a + 8 * size];
+    // Down the columns: t = G g (4×3).
+    const t10 = 0.5 * (g00 + g10 + g20), t11 = 0.5 * (g01 + g11 + g21), t12 = 0.5 * (g02 + g12 + g22);
+    const t20 = 0.5 * (g00 - g10 + g20), t21 = 0.5 * (g01 - g11 + g21), t22 = 0.5 * (g02 - g12 + g22);
+    // Along the rows: U = t Gᵀ, row k from t's row k (t0 = g's first row, t3 = its last).
+    h[u0 + e] = g00;
+    h[u1 + e] = 0.5 * (g00 + g01 + g02);
+    h[u2 + e] = 0.5 * (g00 - g01 + g02);
+    h[u3 + e] = g02;
+    h[u4 + e] = t10;
+    h[u5 + e] = 0.5 * (t10 + t11 + t12);
+    h[u6 + e] = 0.5 * (t10 - t11 + t12);
+    h[u7 + e] = t12;
+    h[u8 + e] = t20;
+    h[u9 + e] = 0.5 * (t20 + t21 + t22);
+    h[u10 + e] = 0.5 * (t20 - t21 + t22);
+    h[u11 + e] = t22;
+    h[u12 + e] = g20;
+    h[u13 + e] = 0.5 * (g20 + g21 + g22);
+    h[u14 + e] = 0.5 * (g20 - g21 + g22);
+    h[u15 + e] = g22;
+  }
+}
+
 /** U_p = (G g Gᵀ)_p as 16 tensors [1, 1, Ci, Co] of their own (each a 1×1 filter), cached per filter. */
-function transformFilter(chain: WasmKernelChain, filter: tf.TensorInfo): tf.TensorInfo[] {
-  const backend = chain.backend;
+function transformFilter(backend: BackendWasm, filter: tf.TensorInfo): tf.TensorInfo[] {
   const cache = filterCache(backend);
   const cached = cache.get(filter.dataId);
   if (cached != null) return cached;
-  const kron = chain.allocate([1, 16, 9], 'float32');
-  backend.typedArrayFromHeap(kron).set(KRON);
   const [, , ci, co] = filter.shape;
-  const size = ci * co;
-  const g = chain.run(tf.Reshape, { x: filter }, { shape: [1, 9, size] });
-  const all = chain.run(tf.BatchMatMul, { a: kron, b: g }, { transposeA: false, transposeB: false });
-  const u: tf.TensorInfo[] = [];
-  for (let p = 0; p < 16; p++) u.push(backend.makeOutput([1, 1, ci, co], 'float32'));
-  const heap = heapOf(backend, all);
-  const from = offsetOf(backend, all);
-  u.forEach((part, p) => heap.copyWithin(offsetOf(backend, part), from + p * size, from + (p + 1) * size));
+  const offsets = new Int32Array(16);
+  const u = allocate16(backend, [1, 1, ci, co], offsets);
+  filterTransformInto(heapOf(backend, filter), offsetOf(backend, filter), ci * co, offsets);
   cache.set(filter.dataId, u);
   return u;
 }
 
 /**
- * V_p[t·C + c] = (Bᵀ d B)_p for the tiles of tile rows r0 ≤ r < r1 (r = n·tilesY + ty over the batch), d the 4×4
+ * V_p[t·C + c] = (Bᵀ d B)_p for the tiles t of tile rows r0 ≤ r < r1 (r = n·tilesY + ty over the batch), d the 4×4
  * window at (2·ty, 2·tx) of image n of the padded input at `x` (NHWC, rows of `row` floats, images of `image`).
  * Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1].
  */
@@ -270,19 +280,24 @@ function outputTransform(
   }
 }
 
+/** The input zero padded into whole 4×4-window tiles, and how its tiles fall into bands of tile rows. */
+interface Tiling {
+  padded: tf.TensorInfo;
+  tilesY: number;
+  tilesX: number;
+  /** Floats per padded row and image. */
+  row: number;
+  image: number;
+  /** Tile rows over the whole batch, and per band. */
+  tileRows: number;
+  band: number;
+}
+
 /**
- * The conv `info` describes (winogradFits) by F(2×2, 3×3), its products run by `product` (wasm's own Conv2D:
- * V_p [1, 1, tiles, Ci] through the 1×1 filter U_p). The input is zero padded first where the conv pads or the
- * output size is odd (one more row or column of zeros makes whole tiles).
+ * Pads x where the conv pads, and by one more row or column of zeros where the output size is odd, so that
+ * ceil(out/2) tiles of 2×2 outputs, each reading a 4×4 window, cover it.
  */
-export function conv2dByWinograd(
-  chain: WasmKernelChain,
-  x: tf.TensorInfo,
-  filter: tf.TensorInfo,
-  info: ConvInfo,
-  product: (v: tf.TensorInfo, u: tf.TensorInfo) => tf.TensorInfo
-): tf.TensorInfo {
-  const backend = chain.backend;
+function tile(chain: WasmKernelChain, x: tf.TensorInfo, info: ConvInfo): Tiling {
   const { batchSize, inChannels: c, outChannels: co, outHeight, outWidth } = info;
   const { top, bottom, left, right } = info.padInfo;
   const tilesY = (outHeight + 1) >> 1;
@@ -300,28 +315,56 @@ export function conv2dByWinograd(
   if (paddedHeight !== 2 * tilesY + 2 || paddedWidth !== 2 * tilesX + 2) {
     throw new Error(`Winograd conv: padded input ${paddedHeight}×${paddedWidth} does not fit ${tilesY}×${tilesX} tiles`);
   }
-  const u = transformFilter(chain, filter);
-  const y = chain.allocate([batchSize, outHeight, outWidth, co], 'float32');
-  const tileRows = batchSize * tilesY;
   const band = Math.max(1, Math.floor(tf.env().getNumber(WINOGRAD_BAND_FLAG) / (tilesX * Math.max(c, co))));
+  const row = paddedWidth * c;
+  return { padded, tilesY, tilesX, row, image: paddedHeight * row, tileRows: batchSize * tilesY, band };
+}
+
+/** Allocates 16 tensors of `shape` and writes their heap offsets into `offsets`. */
+function allocate16(backend: BackendWasm, shape: number[], offsets: Int32Array): tf.TensorInfo[] {
+  const made: tf.TensorInfo[] = [];
+  for (let p = 0; p < 16; p++) made.push(backend.makeOutput(shape, 'float32'));
+  // Offsets after allocating all: growing the heap detaches every view over it (offsets stay valid).
+  made.forEach((info, p) => (offsets[p] = offsetOf(backend, info)));
+  return made;
+}
+
+const free = (backend: BackendWasm, infos: tf.TensorInfo[]): void => {
+  for (const info of infos.splice(0)) backend.disposeData(info.dataId);
+};
+
+/**
+ * The conv `info` describes (winogradFits) by F(2×2, 3×3), its products run by `product` (wasm's own Conv2D:
+ * V_p [1, 1, tiles, Ci] through the 1×1 filter U_p).
+ */
+export function conv2dByWinograd(
+  chain: WasmKernelChain,
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  info: ConvInfo,
+  product: (v: tf.TensorInfo, u: tf.TensorInfo) => tf.TensorInfo
+): tf.TensorInfo {
+  const backend = chain.backend;
+  const { batchSize, inChannels: c, outChannels: co, outHeight, outWidth } = info;
+  const t = tile(chain, x, info);
+  const u = transformFilter(backend, filter);
+  const y = chain.allocate([batchSize, outHeight, outWidth, co], 'float32');
   const offsets = new Int32Array(16);
-  for (let r0 = 0; r0 < tileRows; r0 += band) {
-    const r1 = Math.min(tileRows, r0 + band);
-    const tiles = (r1 - r0) * tilesX;
+  for (let r0 = 0; r0 < t.tileRows; r0 += t.band) {
+    const r1 = Math.min(t.tileRows, r0 + t.band);
+    const tiles = (r1 - r0) * t.tilesX;
     const v: tf.TensorInfo[] = [];
     const m: tf.TensorInfo[] = [];
     try {
-      for (let p = 0; p < 16; p++) v.push(backend.makeOutput([1, 1, tiles, c], 'float32'));
-      // Views after allocating: growing the heap detaches every view over it.
-      v.forEach((info, p) => (offsets[p] = offsetOf(backend, info)));
-      const row = paddedWidth * c;
-      inputTransform(heapOf(backend, padded), offsetOf(backend, padded), row, paddedHeight * row, c, tilesY, tilesX, r0, r1, offsets);
+      v.push(...allocate16(backend, [1, 1, tiles, c], offsets));
+      inputTransform(heapOf(backend, t.padded), offsetOf(backend, t.padded), t.row, t.image, c, t.tilesY, t.tilesX, r0, r1, offsets);
       for (let p = 0; p < 16; p++) m.push(product(v[p], u[p]));
-      for (const info of v.splice(0)) backend.disposeData(info.dataId);
+      free(backend, v);
       m.forEach((info, p) => (offsets[p] = offsetOf(backend, info)));
-      outputTransform(heapOf(backend, y), offsets, co, tilesY, tilesX, r0, r1, offsetOf(backend, y), outHeight, outWidth);
+      outputTransform(heapOf(backend, y), offsets, co, t.tilesY, t.tilesX, r0, r1, offsetOf(backend, y), outHeight, outWidth);
     } finally {
-      for (const info of [...v, ...m]) backend.disposeData(info.dataId);
+      free(backend, v);
+      free(backend, m);
     }
   }
   return y;
