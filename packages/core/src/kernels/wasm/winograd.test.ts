@@ -149,6 +149,8 @@ describe('Winograd F(2×2, 3×3) conv on wasm', () => {
     expect(chooseConv2DRoute(info([1, 18, 18, 64], 64))).toBe('direct');
     expect(winogradComputes(info([1, 18, 18, 64], 64))).toBe(true);
     expect(winogradFits(info([4, 18, 18, 64], 64))).toBe(true);
+    expect(winogradFits(info([1, 32, 32, 32], 64, 3, 1, 1))).toBe(false);
+    expect(winogradFits(info([1, 64, 64, 32], 32, 3, 1, 1))).toBe(true);
     // Not a conv it computes: other sizes, strides, dilations.
     expect(winogradComputes(info([1, 66, 66, 256], 256, 3, 2))).toBe(false);
     expect(winogradComputes(info([1, 66, 66, 256], 256, 7))).toBe(false);

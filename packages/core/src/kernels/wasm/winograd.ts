@@ -24,14 +24,17 @@ export const WINOGRAD_BAND_FLAG = 'QSATTN_WASM_WINOGRAD_BAND_FLOATS';
 tf.env().registerFlag(WINOGRAD_BAND_FLAG, () => 1 << 19);
 
 /**
- * Where F(2×2, 3×3) pays, measured on one thread against wasm's direct conv (steady state, cached filter): at
- * least 32 channels each side and 2¹⁹ tile·channel² products. 1.9–2.0× at 32–64² maps of 256 channels, 1.5× at
- * 10² × 256 and 64² × 64, 1.4× at 64² × 32 or four 16² × 64 images, break-even at one 16² × 64 (0.6 ms) or
- * 32² × 64→32, slower at 16 channels (0.84× at 64² × 16→32) and on small maps (0.2–0.5×), where its sixteen
- * products' fixed costs dominate.
+ * Where F(2×2, 3×3) pays, measured against wasm's direct conv (steady state): at least 32 channels each side and
+ * 2²⁰ tile·channel² products. With a cached filter, one thread: 1.9–2.0× at 32–64² maps of 256 channels, 1.8× at
+ * 16² × 256, 1.5× at 10² × 256 and 64² × 64, 1.4× at 64² × 32; 1.1× at 32² × 32→64 and none at 32² × 64→32 or one
+ * 16² × 64 (below the bound: not worth a new filter's transform), slower at 16 channels (0.84× at 64² × 16→32) and
+ * on small maps (0.2–0.5×), where its sixteen products' fixed costs dominate. A filter seen for the first time
+ * (every conv of a training step) costs more: XNNPACK packs 16 1×1 filters (~4.5 ns a weight on one thread, not
+ * threaded) where the direct conv packs 9 taps, which makes the 64-px generator's 16² × 256 a tie (13.1 vs
+ * 13.3 ms; two threads 10.9 vs 8.7) while 32² × 256 stays 1.6× faster.
  */
 export const WINOGRAD_MIN_CHANNELS = 32;
-export const WINOGRAD_MIN_WORK = 1 << 19;
+export const WINOGRAD_MIN_WORK = 1 << 20;
 
 /** The conv route flag; in Node its default comes from the environment variable of the same name, if set. */
 export const CONV2D_ROUTE_FLAG = 'QSATTN_WASM_CONV2D_ROUTE';
