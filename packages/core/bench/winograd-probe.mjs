@@ -431,8 +431,10 @@ async function main() {
   ];
 
   // QSATTN_DIST: the built @qsattn/core to take selectBackend (and its wasm kernels) from; default ../dist/index.js.
-  const { selectBackend } = await import(process.env.QSATTN_DIST ?? '../dist/index.js');
+  const { selectBackend, CONV2D_ROUTE_FLAG } = await import(process.env.QSATTN_DIST ?? '../dist/index.js');
   const choice = await selectBackend('wasm', threadsWanted === undefined ? {} : { threads: threadsWanted });
+  // The baseline is wasm's direct conv, not the Winograd kernel this probe led to (kernels/wasm/winograd.ts).
+  tf.env().set(CONV2D_ROUTE_FLAG, 'direct');
   console.log(JSON.stringify({ backend: choice.name, threads: choice.threads, reps: REPS }));
 
   for (const [H, W, C, Co] of shapes) {

@@ -24,6 +24,8 @@ const PX = Number(arg('--px', 256));
 const REPS = Number(arg('--reps', 3));
 
 const choice = await core.selectBackend('wasm', { threads: 1 });
+// The baseline is wasm's direct conv: @qsattn/core's own Winograd kernel (kernels/wasm/winograd.ts) is switched off.
+tf.env().set(core.CONV2D_ROUTE_FLAG, 'direct');
 const own = tf.getKernel('Conv2D', 'wasm');
 let mode = 'plain';
 let winogradCalls = 0;
