@@ -14,6 +14,7 @@ let wasmThreads = null;
 const ROUTE_FLAG = 'QSATTN_WASM_CONV2D_FILTER_GRAD_ROUTE';
 const INPUT_ROUTE_FLAG = 'QSATTN_WASM_CONV2D_INPUT_GRAD_ROUTE';
 const DEPTHWISE_INPUT_ROUTE_FLAG = 'QSATTN_WASM_DEPTHWISE_INPUT_GRAD_ROUTE';
+const CONV_ROUTE_FLAG = 'QSATTN_WASM_CONV2D_ROUTE';
 
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -80,6 +81,33 @@ function conv2dShape(backend, [n, h, w, ci], k, co, stride, pad, repetitions) {
   tf.dispose([x, filter, dy]);
 }
 
+/**
+ * A 3×3 stride-1 conv by Winograd F(2×2, 3×3) and by wasm's direct conv: the forward with a filter it has seen
+ * (translating: the transformed filter is cached) and with a new filter every run (training: every step's weights
+ * are new; the copy that makes it costs both routes the same), and the input gradient (a new rotated filter).
+ */
+function winogradShape([n, h, w, ci], co, pad, repetitions) {
+  const filterShape = [3, 3, ci, co];
+  const info = tf.backend_util.computeConv2DInfo([n, h, w, ci], filterShape, 1, 1, pad);
+  const x = random(info.inShape, 1);
+  const filter = random(filterShape, 2);
+  const dy = random(info.outShape, 3);
+  const flops = 2 * tf.util.sizeFromShape(info.outShape) * 9 * ci;
+  const shape = `${n}x${h}x${w}x${ci} k3 ${co}${typeof pad === 'number' ? ` p${pad}` : ''}`;
+  const inputGrad = () =>
+    tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, { strides: 1, pad, dataFormat: 'NHWC', inputShape: info.inShape });
+  for (const route of ['winograd', 'direct']) {
+    tf.env().set(CONV_ROUTE_FLAG, route);
+    const fields = { backend: 'wasm', route, shape };
+    report({ op: 'Conv2D', filter: 'seen', ...fields }, flops, time(() => tf.conv2d(x, filter, 1, pad), repetitions));
+    const fresh = () => tf.tidy(() => tf.conv2d(x, tf.add(filter, 0), 1, pad));
+    report({ op: 'Conv2D', filter: 'new', ...fields }, flops, time(fresh, repetitions));
+    report({ op: 'Conv2DBackpropInput', ...fields }, flops, time(inputGrad, repetitions));
+  }
+  tf.env().set(CONV_ROUTE_FLAG, 'auto');
+  tf.dispose([x, filter, dy]);
+}
+
 /** Forward depthwise conv and both gradients; the input gradient by each route. `pad` defaults to 'same'. */
 function depthwiseShape([n, h, w, c], k, multiplier, stride, repetitions, pad = 'same') {
   const filterShape = [k, k, c, multiplier];
@@ -127,6 +155,13 @@ conv2dShape('wasm', [2, 70, 70, 16], 7, 3, 1, 'valid', 7);
 // PatchGAN-like 4×4 stride 2 pad 1, and a 3×3 stride 2 conv whose input gradient is a decoder's transposed conv.
 conv2dShape('wasm', [1, 128, 128, 64], 4, 128, 2, 1, 5);
 conv2dShape('wasm', [1, 128, 128, 32], 3, 64, 2, 'same', 5);
+// The ngf-64 generator's ResNet-block convs at 64, 128 and 256 px (on their reflection-padded input), and the
+// 256-px one's convs beside its blurs.
+winogradShape([1, 18, 18, 256], 256, 'valid', 9);
+winogradShape([1, 34, 34, 256], 256, 'valid', 7);
+winogradShape([1, 66, 66, 256], 256, 'valid', 5);
+winogradShape([1, 256, 256, 64], 128, 1, 3);
+winogradShape([1, 128, 128, 128], 256, 1, 3);
 depthwiseShape([1, 64, 64, 128], 3, 1, 1, 7);
 depthwiseShape([1, 64, 64, 64], 3, 2, 2, 7);
 depthwiseShape([1, 32, 32, 256], 7, 1, 1, 7);
