@@ -129,6 +129,20 @@ export function cachedWinogradFilters(): number {
 }
 
 /**
+ * Allocates 16 tensors of `shape` into `made` (where the caller frees them, even if an allocation fails part way)
+ * and writes their heap offsets into `offsets`.
+ */
+function allocate16(backend: BackendWasm, shape: number[], made: tf.TensorInfo[], offsets: Int32Array): void {
+  for (let p = 0; p < 16; p++) made.push(backend.makeOutput(shape, 'float32'));
+  // Offsets after allocating all: growing the heap detaches every view over it (offsets stay valid).
+  made.forEach((info, p) => (offsets[p] = offsetOf(backend, info)));
+}
+
+const free = (backend: BackendWasm, infos: tf.TensorInfo[]): void => {
+  for (const info of infos.splice(0)) backend.disposeData(info.dataId);
+};
+
+/**
  * U_p[e] = (G g_e Gᵀ)_p for every (ci, co) pair e, g_e the 3×3 taps of the HWIO filter at `g` (taps `size` apart),
  * into the 16 arrays at `u`. G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1].
  */
@@ -169,7 +183,13 @@ function transformFilter(backend: BackendWasm, filter: tf.TensorInfo): tf.Tensor
   if (cached != null) return cached;
   const [, , ci, co] = filter.shape;
   const offsets = new Int32Array(16);
-  const u = allocate16(backend, [1, 1, ci, co], offsets);
+  const u: tf.TensorInfo[] = [];
+  try {
+    allocate16(backend, [1, 1, ci, co], u, offsets);
+  } catch (err) {
+    free(backend, u);
+    throw err;
+  }
   filterTransformInto(heapOf(backend, filter), offsetOf(backend, filter), ci * co, offsets);
   cache.set(filter.dataId, u);
   return u;
@@ -323,19 +343,6 @@ function tile(chain: WasmKernelChain, x: tf.TensorInfo, info: ConvInfo): Tiling 
   return { padded, tilesY, tilesX, row, image: paddedHeight * row, tileRows: batchSize * tilesY, band };
 }
 
-/** Allocates 16 tensors of `shape` and writes their heap offsets into `offsets`. */
-function allocate16(backend: BackendWasm, shape: number[], offsets: Int32Array): tf.TensorInfo[] {
-  const made: tf.TensorInfo[] = [];
-  for (let p = 0; p < 16; p++) made.push(backend.makeOutput(shape, 'float32'));
-  // Offsets after allocating all: growing the heap detaches every view over it (offsets stay valid).
-  made.forEach((info, p) => (offsets[p] = offsetOf(backend, info)));
-  return made;
-}
-
-const free = (backend: BackendWasm, infos: tf.TensorInfo[]): void => {
-  for (const info of infos.splice(0)) backend.disposeData(info.dataId);
-};
-
 /**
  * The conv `info` describes (winogradFits) by F(2×2, 3×3), its products run by `product` (wasm's own Conv2D:
  * V_p [1, 1, tiles, Ci] through the 1×1 filter U_p).
@@ -359,7 +366,7 @@ export function conv2dByWinograd(
     const v: tf.TensorInfo[] = [];
     const m: tf.TensorInfo[] = [];
     try {
-      v.push(...allocate16(backend, [1, 1, tiles, c], offsets));
+      allocate16(backend, [1, 1, tiles, c], v, offsets);
       inputTransform(heapOf(backend, t.padded), offsetOf(backend, t.padded), t.row, t.image, c, t.tilesY, t.tilesX, r0, r1, offsets);
       for (let p = 0; p < 16; p++) m.push(product(v[p], u[p]));
       free(backend, v);
