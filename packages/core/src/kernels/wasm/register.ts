@@ -21,9 +21,9 @@ export const wasmTrainingKernels: readonly tf.KernelConfig[] = [
 ];
 
 /**
- * Puts ours in place of the wasm 4.22 kernels that are slow or wasteful in training: Conv2D's 3×3 stride-1 convs
- * (Winograd, conv2d.ts), Conv2DBackpropInput (see
- * conv2d-backprop-input.ts), BatchMatMul with a transposed operand (batch-mat-mul.ts), DepthwiseConv2dNative
+ * Puts ours in place of the wasm 4.22 kernels that are slow or wasteful in training: Conv2D, whose 3×3 stride-1
+ * convs run by Winograd (conv2d.ts), Conv2DBackpropInput (see conv2d-backprop-input.ts), BatchMatMul with a
+ * transposed operand (batch-mat-mul.ts), DepthwiseConv2dNative
  * with a filter size XNNPACK has no fast kernel for (depthwise-conv2d.ts), the copying Identity (identity.ts),
  * Slice and SplitV, which copy their whole input (slice.ts), and Transpose (transpose.ts).
  * Each keeps wasm's own to delegate to. False while wasm's kernels are not registered yet.
