@@ -8,7 +8,7 @@ import {
   replaceWasmConv2DBackpropInput,
 } from './conv2d-backprop-input';
 import { registerWasmTrainingKernels } from './register';
-import { convGradsRef, expectSame, expectWasmMatchesCpu, input, runOn } from './test-support';
+import { convGradsRef, expectSame, expectWasmMatchesCpu, explicitPadding as explicit, input, runOn } from './test-support';
 
 type Pad = tf.Conv2DBackpropInputAttrs['pad'];
 interface Case {
@@ -18,13 +18,6 @@ interface Case {
   stride: number | [number, number];
   pad: Pad;
 }
-
-const explicit = (t: number, b: number, l: number, r: number): Pad => [
-  [0, 0],
-  [t, b],
-  [l, r],
-  [0, 0],
-];
 
 const cases: Case[] = [
   { x: [1, 5, 7, 3], k: [3, 3], co: 4, stride: 1, pad: 'same' },

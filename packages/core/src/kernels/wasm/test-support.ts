@@ -37,6 +37,14 @@ export async function expectWasmMatchesCpu(fn: () => tf.Tensor): Promise<Result>
   return wasm;
 }
 
+/** NHWC explicit padding: `t`, `b` rows above and below, `l`, `r` columns left and right. */
+export const explicitPadding = (t: number, b: number, l: number, r: number): tf.backend_util.ExplicitPadding => [
+  [0, 0],
+  [t, b],
+  [l, r],
+  [0, 0],
+];
+
 export const input = (shape: number[], seed: number): tf.Tensor =>
   tf.tensor(Float32Array.from(testValues(tf.util.sizeFromShape(shape), seed)), shape);
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, test } from 'vitest';
 import { expectClose, useBackend } from '../../testing/harness';
-import { convGradsRef, input, runOn } from './test-support';
+import { convGradsRef, explicitPadding as explicit, input, runOn } from './test-support';
 import {
   CONV2D_ROUTE_FLAG,
   WINOGRAD_BAND_FLAG,
@@ -21,13 +21,6 @@ interface Case {
   /** Floats per band, to split small maps into several bands. */
   band?: number;
 }
-
-const explicit = (t: number, b: number, l: number, r: number): Pad => [
-  [0, 0],
-  [t, b],
-  [l, r],
-  [0, 0],
-];
 
 const cases: Case[] = [
   // The generator's ResNet block conv (reflection padded before, so 'valid'), even output.
