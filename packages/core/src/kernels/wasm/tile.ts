@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { Heap } from './heap-transpose';
 import { replaceWasmKernel } from './replace-kernel';
-
-type Heap = Float32Array | Int32Array | Uint8Array;
 
 /**
  * out = x repeated reps[a] times along each axis a, by block copies: x's rows are placed at the start of their
