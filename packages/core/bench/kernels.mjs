@@ -96,7 +96,7 @@ function winogradShape([n, h, w, ci], co, pad, repetitions) {
   const shape = `${n}x${h}x${w}x${ci} k3 ${co}${typeof pad === 'number' ? ` p${pad}` : ''}`;
   const inputGrad = () =>
     tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, { strides: 1, pad, dataFormat: 'NHWC', inputShape: info.inShape });
-  for (const route of ['winograd', 'direct']) {
+  for (const route of ['winograd4', 'winograd', 'direct']) {
     tf.env().set(CONV_ROUTE_FLAG, route);
     const fields = { backend: 'wasm', route, shape };
     report({ op: 'Conv2D', filter: 'seen', ...fields }, flops, time(() => tf.conv2d(x, filter, 1, pad), repetitions));

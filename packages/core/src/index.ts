@@ -90,5 +90,5 @@ export {
 export { TorchAdam, type AdamOptions, type AdamState } from './optim/adam';
 
 export { registerWasmTrainingKernels, wasmTrainingKernels } from './kernels/wasm/register';
-export { CONV2D_ROUTE_FLAG, releaseWinogradFilters, cachedWinogradFilters } from './kernels/wasm/winograd';
+export { CONV2D_ROUTE_FLAG, releaseWinogradFilters, cachedWinogradFilters, takingGradient } from './kernels/wasm/winograd';
 export { type InstanceNormOptions } from './ops/instance-norm';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { conv2d, instanceNorm, reflectionPad } from '@qsattn/core';
+import { conv2d, instanceNorm, reflectionPad, takingGradient } from '@qsattn/core';
 import { describe, expect, test } from 'vitest';
 import { TEST_BACKENDS, testValues, useBackend } from '../../core/src/testing/harness';
 import { leanGradients, leanVariableGrads } from './lean-gradients';
@@ -57,6 +57,21 @@ describe.each(TEST_BACKENDS)('leanGradients on %s', (backend) => {
     expect(tf.memory().numTensors).toBe(before);
     expect(tf.engine().state.activeTape).toBeNull();
     tf.dispose([...net.params, net.x]);
+  });
+
+  test("core's takingGradient sees both halves (it keeps wasm's F(4,3) convs out of training)", async () => {
+    await useBackend(backend);
+    const seen: boolean[] = [];
+    const probe = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const x = args[0] as tf.Tensor;
+      seen.push(takingGradient());
+      return { value: x.clone(), gradFunc: (dy: tf.Tensor) => (seen.push(takingGradient()), dy.clone()) };
+    }) as (x: tf.Tensor) => tf.Tensor;
+    const x = tf.variable(tf.ones([3]));
+    const r = leanGradients(() => tf.sum(probe(x)) as tf.Scalar, [x]);
+    expect(seen).toEqual([true, true]);
+    expect(takingGradient()).toBe(false);
+    tf.dispose([r.value, ...(r.grads as tf.Tensor[]), x]);
   });
 
   test('a depth-0 gradient call inside f (offTape) and gradients w.r.t. an intermediate tensor', async () => {

@@ -48,12 +48,16 @@ function pick(tensors: Tensors, prefix: string): Tensors {
 /** Collects comparisons per group and keeps the worst of each (the largest error relative to its tolerance). */
 class Table {
   private readonly rows = new Map<string, ConformanceRow>();
-  /** Σ log2(error / tolerance) over the gradient comparisons that fail: how far the gradients are, in all. */
-  excess = 0;
+  /** Per group, Σ log2(error / tolerance) over its gradient comparisons that fail: how far its gradients are. */
+  readonly excess = new Map<string, number>();
+  /** The weight gradients out of tolerance, with where each is farthest off. */
+  readonly outliers: Outlier[] = [];
 
   add(group: string, c: Comparison & { judge?: Judge }): void {
     const ratio = (x: Comparison): number => (x.error === 0 ? 0 : x.tolerance === 0 ? Infinity : x.error / x.tolerance);
-    if (group.startsWith('grad.') || group.endsWith('.grad_feat_k')) this.excess += Math.max(0, Math.log2(ratio(c)));
+    if (group.startsWith('grad.') || group.endsWith('.grad_feat_k')) {
+      this.excess.set(group, (this.excess.get(group) ?? 0) + Math.max(0, Math.log2(ratio(c))));
+    }
     const row = this.rows.get(group);
     const count = (row?.count ?? 0) + 1;
     const judged = c.judge === 'float64' || row?.judged === 'float64' ? { judged: 'float64' as const } : {};
@@ -187,10 +191,55 @@ async function compareNetwork(
       table.add(`grad.${net}`, { error: Infinity, tolerance: 0, ok: false });
       continue;
     }
-    const g = await judgeGradient(await data(got), await data(want), truth?.[`grad.${net}.${name}`], { networkMax, exactlyZero: exactlyZero.has(name) });
+    const values = await data(got);
+    const { reference, ...g } = await judgeGradient(values, await data(want), truth?.[`grad.${net}.${name}`], { networkMax, exactlyZero: exactlyZero.has(name) });
     table.add(`grad.${net}`, g);
+    if (!g.ok && want.rank >= 1) table.outliers.push({ net, name, shape: want.shape, at: argMaxDiff(values, reference), ratio: g.error / g.tolerance });
     table.add(`after.${net}`, compareAfterStep(await data(after[name]), await data(recorded[`after.${net}.${name}`]), await data(want), g.tolerance, lr));
   }
+}
+
+/** A weight gradient out of tolerance: its network, name, recorded (PyTorch) shape, farthest-off element and error / tolerance. */
+export interface Outlier {
+  net: 'G' | 'F' | 'D';
+  name: string;
+  shape: number[];
+  at: number;
+  ratio: number;
+}
+
+function argMaxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let at = 0;
+  for (let i = 0, worst = -1; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    if (d > worst) [worst, at] = [d, i];
+  }
+  return at;
+}
+
+/**
+ * The near-kink units that alone can put one weight gradient far out of tolerance while the rest agree: those of the
+ * first rectifier after the layer, in any pass of its network (`model.14.conv_block.1.weight` → the units of
+ * `model.14.conv_block.3` among `units`; the next one that has units, if that one has none left), in the output
+ * channel of the gradient's farthest-off element (dimension 0 of a conv weight or bias, 1 of a transposed conv's
+ * weight; both are tried). A unit there on the other branch changes that channel's gradient and little else.
+ */
+export function unitsBehind(outlier: Outlier, units: readonly NearKink[]): NearKink[] {
+  const module = outlier.name.replace(/\.(weight|bias)$/, '');
+  const split = module.lastIndexOf('.');
+  const [parent, index] = [module.slice(0, split), Number(module.slice(split + 1))];
+  const layerOf = (u: NearKink): number | undefined => {
+    if (u.site[0] !== outlier.net) return undefined; // 'G(real):…', 'F(A query):…', 'D(real_B), D step:…'
+    const path = u.site.slice(u.site.indexOf(':') + 1).replace(/\.$/, '');
+    const cut = path.lastIndexOf('.');
+    return path.slice(0, cut) === parent ? Number(path.slice(cut + 1)) : undefined;
+  };
+  const after = units.map(layerOf).filter((i): i is number => i !== undefined && i > index);
+  if (after.length === 0) return [];
+  const next = Math.min(...after);
+  const strides = outlier.shape.map((_, d) => outlier.shape.slice(d + 1).reduce((a, b) => a * b, 1));
+  const channels = new Set([0, 1].filter((d) => d < outlier.shape.length).map((d) => Math.floor(outlier.at / strides[d]) % outlier.shape[d]));
+  return units.filter((u) => layerOf(u) === next && channels.has(u.index % u.shape[u.shape.length - 1]));
 }
 
 /**
@@ -204,17 +253,27 @@ async function judgeGradient(
   want: Float32Array,
   truth: tf.Tensor | undefined,
   options: { networkMax?: number; exactlyZero?: boolean } = {},
-): Promise<Comparison & { judge: Judge }> {
+): Promise<Comparison & { judge: Judge; reference: Float32Array }> {
   const c = compareGradient(got, want, options);
-  if (c.ok || truth == null) return { ...c, judge: 'recording' };
+  if (c.ok || truth == null) return { ...c, judge: 'recording', reference: want };
   const exact = await data(truth);
   const spec = compareGradient(got, exact, options);
   const tolerance = Math.max(spec.tolerance, 2 * maxDiff(want, exact));
-  return { error: spec.error, tolerance, ok: spec.error <= tolerance, judge: 'float64' };
+  return { error: spec.error, tolerance, ok: spec.error <= tolerance, judge: 'float64', reference: exact };
 }
 
-/** At most this many single-unit branch changes are tried before a replay is judged as it stands. */
-const MAX_BRANCH_TRIALS = 6;
+/** At most this many single-unit branch changes are tried, on each side of the step, before a replay is judged as it stands. */
+const MAX_BRANCH_TRIALS = 10;
+
+/** The two sides of the step whose rectifier branches are searched apart: the D step, and everything else. */
+const BRANCH_SIDES = [
+  { holds: (site: string) => !site.includes(', D step'), decides: (group: string) => !/^(grad|after)\.D$/.test(group) },
+  { holds: (site: string) => site.includes(', D step'), decides: (group: string) => /^(grad|after)\.D$/.test(group) },
+].map((side) => ({
+  ...side,
+  /** How far the gradients this side decides are out of tolerance, in all. */
+  excess: (replay: Replay): number => [...replay.excess].reduce((sum, [group, e]) => sum + (side.decides(group) ? e : 0), 0),
+}));
 
 /**
  * Replays one recorded official training step (SPEC "Conformance fixtures") and compares every recorded group
@@ -255,18 +314,34 @@ export async function runConformance(
     const replay = (flips: NearKink[]): Promise<Replay> => replayStep(tensors, truth, options, source, flips, wantDump);
     let best = await replay([]);
     const flipped: NearKink[] = [];
-    if (!best.rows.every((r) => r.ok)) {
-      // The units closest to their kink first (the likeliest to lie on the other side in another float32
-      // computation), of those that pass some gradient.
-      const distance = (u: NearKink): number => Math.abs(u.value) / u.scale;
-      const candidates = best.nearKinks.filter((u) => u.upstream > 0).sort((a, b) => distance(a) - distance(b));
-      for (const unit of candidates.slice(0, MAX_BRANCH_TRIALS)) {
+    // The D step's rectifiers decide only D's gradients, every other pass's only G's and F's: each side whose
+    // gradients are out of tolerance tries its own near-kink units that pass some gradient, one at a time: the one
+    // behind the worst single outlier (`unitsBehind`) while there is one, else the closest to its kink (the likeliest
+    // to lie on the other side in another float32 computation).
+    const distance = (u: NearKink): number => Math.abs(u.value) / u.scale;
+    const key = (u: NearKink): string => `${u.site}#${u.index}`;
+    const tried = new Set<string>();
+    for (const side of BRANCH_SIDES) {
+      const done = (): boolean => best.rows.every((r) => r.ok || !side.decides(r.group));
+      for (let trials = 0; trials < MAX_BRANCH_TRIALS && !done(); trials++) {
+        // Chosen afresh after each change kept: a unit put right can uncover the next outlier.
+        const units = best.nearKinks
+          .filter((u) => u.upstream > 0 && side.holds(u.site) && !tried.has(key(u)))
+          .sort((a, b) => distance(a) - distance(b));
+        const behind = best.outliers
+          .filter((o) => side.decides(`grad.${o.net}`))
+          .sort((a, b) => b.ratio - a.ratio)
+          .flatMap((o) => unitsBehind(o, units));
+        const unit = behind[0] ?? units[0];
+        if (unit === undefined) break;
+        tried.add(key(unit));
         const trial = await replay([...flipped, unit]);
-        if (trial.excess < 0.8 * best.excess) {
+        // A unit behind an outlier is kept when it brings the side's gradients closer at all; any other unit only
+        // when it does so clearly (the closest-first guess is kept on evidence, not on noise).
+        if (side.excess(trial) < (unit === behind[0] ? 0.99 : 0.8) * side.excess(best)) {
           flipped.push(unit);
           best = trial;
         }
-        if (best.rows.every((r) => r.ok)) break;
       }
     }
     return {
@@ -285,7 +360,9 @@ export async function runConformance(
 
 interface Replay {
   rows: ConformanceRow[];
-  excess: number;
+  /** `Table.excess`: per group, how far its gradients are out of tolerance. */
+  excess: ReadonlyMap<string, number>;
+  outliers: readonly Outlier[];
   nearKinks: NearKink[];
   dumped: RawTensorMap;
 }
@@ -370,5 +447,5 @@ async function replayStep(
     model.dispose();
     branches.dispose();
   }
-  return { rows: table.list(), excess: table.excess, nearKinks: branches.nearKinks(), dumped: dump.tensors };
+  return { rows: table.list(), excess: table.excess, outliers: table.outliers, nearKinks: branches.nearKinks(), dumped: dump.tensors };
 }

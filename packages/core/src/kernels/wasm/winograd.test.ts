@@ -8,6 +8,7 @@ import {
   cachedWinogradFilters,
   chooseConv2DRoute,
   releaseWinogradFilters,
+  takingGradient,
   winogradComputes,
   winogradFits,
 } from './winograd';
@@ -73,34 +74,44 @@ afterEach(() => {
   tf.env().set(WINOGRAD_BAND_FLAG, 1 << 19);
 });
 
-describe('Winograd F(2×2, 3×3) conv on wasm', () => {
-  for (const c of cases) {
-    test(`forward against float64: ${name(c)}`, async () => {
-      await useBackend('wasm');
-      tf.env().set(CONV2D_ROUTE_FLAG, 'winograd');
-      if (c.band) tf.env().set(WINOGRAD_BAND_FLAG, c.band);
-      expect(chooseConv2DRoute(infoOf(c))).toBe('winograd');
-      const got = await runOn('wasm', () => tf.conv2d(input(c.x, 1) as tf.Tensor4D, input(infoOf(c).filterShape, 2) as tf.Tensor4D, 1, c.pad));
-      expect(got.shape).toEqual(infoOf(c).outShape);
-      expectClose(got.values, forward64(c), { rel: 2e-6, abs: 0 });
-    });
-  }
+/** The two tile sizes, each with its bound against float64 (relative to the output's largest magnitude). */
+const variants = [
+  { route: 'winograd', name: 'F(2×2, 3×3)', rel: 2e-6 },
+  { route: 'winograd4', name: 'F(4×4, 3×3)', rel: 4e-6 },
+] as const;
 
-  for (const c of cases) {
-    test(`both gradients against float64 (dx is a Winograd conv of dy): ${name(c)}`, async () => {
-      await useBackend('wasm');
-      tf.env().set(CONV2D_ROUTE_FLAG, 'winograd');
-      if (c.band) tf.env().set(WINOGRAD_BAND_FLAG, c.band);
-      const info = infoOf(c);
-      const [x, w, dy] = [input(c.x, 1), input(info.filterShape, 2), input(info.outShape, 3)];
-      const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, c.pad))([x, w], dy);
-      const want = convGradsRef(x, w, dy, info, false);
-      expectClose(dx.dataSync(), want.dx, { rel: 2e-6, abs: 0 });
-      expectClose(dw.dataSync(), want.dw, { rel: 2e-6, abs: 0 });
-      tf.dispose([x, w, dy, dx, dw]);
-    });
-  }
+for (const v of variants) {
+  describe(`Winograd ${v.name} conv on wasm`, () => {
+    for (const c of cases) {
+      test(`forward against float64: ${name(c)}`, async () => {
+        await useBackend('wasm');
+        tf.env().set(CONV2D_ROUTE_FLAG, v.route);
+        if (c.band) tf.env().set(WINOGRAD_BAND_FLAG, c.band);
+        expect(chooseConv2DRoute(infoOf(c))).toBe(v.route);
+        const got = await runOn('wasm', () => tf.conv2d(input(c.x, 1) as tf.Tensor4D, input(infoOf(c).filterShape, 2) as tf.Tensor4D, 1, c.pad));
+        expect(got.shape).toEqual(infoOf(c).outShape);
+        expectClose(got.values, forward64(c), { rel: v.rel, abs: 0 });
+      });
+    }
 
+    for (const c of cases) {
+      test(`both gradients against float64 (dx is a Winograd conv of dy): ${name(c)}`, async () => {
+        await useBackend('wasm');
+        tf.env().set(CONV2D_ROUTE_FLAG, v.route);
+        if (c.band) tf.env().set(WINOGRAD_BAND_FLAG, c.band);
+        const info = infoOf(c);
+        const [x, w, dy] = [input(c.x, 1), input(info.filterShape, 2), input(info.outShape, 3)];
+        const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, c.pad))([x, w], dy);
+        const want = convGradsRef(x, w, dy, info, false);
+        expectClose(dx.dataSync(), want.dx, { rel: v.rel, abs: 0 });
+        expectClose(dw.dataSync(), want.dw, { rel: 2e-6, abs: 0 });
+        tf.dispose([x, w, dy, dx, dw]);
+      });
+    }
+  });
+}
+
+describe('Winograd convs on wasm', () => {
   test('a filter is transformed once while it lives, and its transform is freed with it', async () => {
     await useBackend('wasm');
     tf.env().set(CONV2D_ROUTE_FLAG, 'winograd');
@@ -133,10 +144,21 @@ describe('Winograd F(2×2, 3×3) conv on wasm', () => {
     await useBackend('wasm');
     const info = (x: [number, number, number, number], co: number, k = 3, stride = 1, pad: Pad = 'valid') =>
       tf.backend_util.computeConv2DInfo(x, [k, k, x[3], co], stride, 1, pad);
-    // The 256-px generator's ResNet blocks and its 128-px map convs; the 64-px one's blocks (16² × 256).
-    expect(chooseConv2DRoute(info([1, 66, 66, 256], 256))).toBe('winograd');
-    expect(chooseConv2DRoute(info([1, 128, 128, 128], 256, 3, 1, 1))).toBe('winograd');
+    // The 256-px generator's ResNet blocks (64² × 256) and its 128-px map convs: F(4,3) on one thread; on two, a
+    // new filter takes F(2,3) at 64² and F(4,3) at 128², and one seen before F(4,3) from 32² outputs.
+    expect(chooseConv2DRoute(info([1, 66, 66, 256], 256))).toBe('winograd4');
+    expect(chooseConv2DRoute(info([1, 66, 66, 256], 256), false, 2)).toBe('winograd');
+    expect(chooseConv2DRoute(info([1, 66, 66, 256], 256), true, 2)).toBe('winograd4');
+    expect(chooseConv2DRoute(info([1, 128, 128, 128], 256, 3, 1, 1), false, 2)).toBe('winograd4');
+    expect(chooseConv2DRoute(info([1, 34, 34, 256], 256))).toBe('winograd');
+    expect(chooseConv2DRoute(info([1, 34, 34, 256], 256), true)).toBe('winograd4');
+    // The 64-px generator's blocks (16² × 256): F(2,3), seen or not.
     expect(chooseConv2DRoute(info([1, 18, 18, 256], 256))).toBe('winograd');
+    expect(chooseConv2DRoute(info([1, 18, 18, 256], 256), true)).toBe('winograd');
+    // Under a gradient computation, F(2,3) wherever Winograd fits.
+    expect(chooseConv2DRoute(info([1, 66, 66, 256], 256), true, 1, true)).toBe('winograd');
+    expect(chooseConv2DRoute(info([1, 128, 128, 128], 256, 3, 1, 1), false, 1, true)).toBe('winograd');
+    expect(chooseConv2DRoute(info([1, 18, 18, 64], 64), true, 1, true)).toBe('direct');
     // Too small to pay: few channels, or a small map.
     expect(chooseConv2DRoute(info([1, 64, 64, 16], 32, 3, 1, 1))).toBe('direct');
     expect(chooseConv2DRoute(info([1, 18, 18, 64], 64))).toBe('direct');
@@ -152,8 +174,55 @@ describe('Winograd F(2×2, 3×3) conv on wasm', () => {
     expect(chooseConv2DRoute(info([1, 66, 66, 256], 256))).toBe('direct');
     tf.env().set(CONV2D_ROUTE_FLAG, 'fast');
     expect(() => chooseConv2DRoute(info([1, 66, 66, 256], 256))).toThrow(
-      "QSATTN_WASM_CONV2D_ROUTE must be 'auto', 'winograd' or 'direct', got 'fast'",
+      "QSATTN_WASM_CONV2D_ROUTE must be 'auto', 'winograd', 'winograd4' or 'direct', got 'fast'",
     );
+  });
+
+  test('takingGradient: on in a recorded forward and in the backward pass, off outside them', async () => {
+    await useBackend('wasm');
+    const seen: Record<string, boolean> = {};
+    const probe = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const x = args[0] as tf.Tensor;
+      seen.forward = takingGradient();
+      return {
+        value: x.clone(),
+        gradFunc: (dy: tf.Tensor) => {
+          seen.backward = takingGradient();
+          return dy.clone();
+        },
+      };
+    }) as (x: tf.Tensor) => tf.Tensor;
+    seen.outside = takingGradient();
+    const x = tf.ones([2]);
+    tf.grad((a: tf.Tensor) => tf.sum(probe(a)))(x).dispose();
+    expect(seen).toEqual({ outside: false, forward: true, backward: true });
+    probe(x).dispose();
+    expect(seen.forward).toBe(false);
+    x.dispose();
+  });
+
+  test("'auto' moves a filter to F(4,3) on its second use, giving its F(2,3) transform back", async () => {
+    await useBackend('wasm');
+    releaseWinogradFilters();
+    const c: Case = { x: [2, 34, 34, 64], co: 32, pad: 'valid' };
+    // 128 tiles of 4×4: below the new-filter bound on any thread count, above the seen one.
+    expect(chooseConv2DRoute(infoOf(c))).toBe('winograd');
+    expect(chooseConv2DRoute(infoOf(c), true)).toBe('winograd4');
+    const want = forward64(c);
+    const [x, w] = [input(c.x, 1), input(infoOf(c).filterShape, 2)];
+    const buffers = tf.engine().backend.numDataIds();
+    const first = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, c.pad);
+    expect(tf.engine().backend.numDataIds() - buffers).toBe(1 + 16);
+    const second = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, c.pad);
+    expect(tf.engine().backend.numDataIds() - buffers).toBe(2 + 36);
+    expect(cachedWinogradFilters()).toBe(1);
+    expectClose(first.dataSync(), want, { rel: 2e-6, abs: 0 });
+    // F(4,3)'s error grows with the sum's length (9·64 here): ~10× F(2,3)'s, ~5e-6 relative to the output's largest.
+    expectClose(second.dataSync(), want, { rel: 2e-5, abs: 0 });
+    tf.dispose([first, second, w]);
+    expect(cachedWinogradFilters()).toBe(0);
+    x.dispose();
+    expect(tf.engine().backend.numDataIds()).toBe(buffers - 2);
   });
 
   test('at full size it agrees with the direct conv and is no less accurate against float64', async () => {
