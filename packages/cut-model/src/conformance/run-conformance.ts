@@ -316,8 +316,9 @@ export async function runConformance(
     const flipped: NearKink[] = [];
     // The D step's rectifiers decide only D's gradients, every other pass's only G's and F's: each side whose
     // gradients are out of tolerance tries its own near-kink units that pass some gradient, one at a time: the one
-    // behind the worst single outlier (`unitsBehind`) while there is one, else the closest to its kink (the likeliest
-    // to lie on the other side in another float32 computation).
+    // behind the worst single outlier (`unitsBehind`; the one passing the most gradient, which moves that gradient
+    // most) while there is one, else the closest to its kink (the likeliest to lie on the other side in another
+    // float32 computation).
     const distance = (u: NearKink): number => Math.abs(u.value) / u.scale;
     const key = (u: NearKink): string => `${u.site}#${u.index}`;
     const tried = new Set<string>();
@@ -331,7 +332,7 @@ export async function runConformance(
         const behind = best.outliers
           .filter((o) => side.decides(`grad.${o.net}`))
           .sort((a, b) => b.ratio - a.ratio)
-          .flatMap((o) => unitsBehind(o, units));
+          .flatMap((o) => unitsBehind(o, units).sort((a, b) => b.upstream - a.upstream));
         const unit = behind[0] ?? units[0];
         if (unit === undefined) break;
         tried.add(key(unit));
