@@ -11,7 +11,8 @@ const productAttrs = { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 
 
 /**
  * wasm's Conv2D, with the 3×3 stride-1 convs (the generator's ResNet blocks, and the convs beside its blurs)
- * by Winograd F(2×2, 3×3) or F(4×4, 3×3) (winograd.ts): 1.5–2.8× faster at 64–256 channels on one thread.
+ * by Winograd (winograd.ts): F(2×2, 3×3) in training, 1.1–2.3× faster than the direct conv at 64–256 channels on
+ * one thread, and F(4×4, 3×3) where no gradient is taken, 2.0–2.9× (README, "Performance on the CPU").
  */
 const conv2d: tf.KernelFunc = (args) => {
   const { inputs, attrs, backend } = args;
