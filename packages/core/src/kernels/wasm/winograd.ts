@@ -121,26 +121,31 @@ const heapOf = (backend: BackendWasm, any: tf.TensorInfo): Float32Array =>
   new Float32Array(backend.typedArrayFromHeap(any).buffer);
 const offsetOf = (backend: BackendWasm, info: tf.TensorInfo): number => backend.typedArrayFromHeap(info).byteOffset >> 2;
 
-/** Transformed filters by filter dataId and tile size m, per backend (a removed backend's heap goes with it). */
-type FilterTransforms = Map<number, tf.TensorInfo[]>;
-const transformedFilters = new WeakMap<BackendWasm, Map<object, FilterTransforms>>();
+/** A filter's one cached transform: for tile size m, its (m+2)² 1×1 filters. */
+interface FilterTransform {
+  m: 2 | 4;
+  u: tf.TensorInfo[];
+}
+
+/** Transformed filters by filter dataId, per backend (a removed backend's heap goes with it). */
+const transformedFilters = new WeakMap<BackendWasm, Map<object, FilterTransform>>();
 
 /**
  * The backend's cache of transformed filters. Its entries are freed with their filter: the backend's disposeData
  * is wrapped (once) to free a filter's transforms when the filter's own data goes, so the cache holds nothing
  * for a filter nobody holds (and leak checks that count the backend's buffers see none of it).
  */
-function filterCache(backend: BackendWasm): Map<object, FilterTransforms> {
+function filterCache(backend: BackendWasm): Map<object, FilterTransform> {
   let cache = transformedFilters.get(backend);
   if (cache != null) return cache;
-  const entries = new Map<object, FilterTransforms>();
+  const entries = new Map<object, FilterTransform>();
   const dispose = backend.disposeData.bind(backend);
   backend.disposeData = (dataId: object, force?: boolean): boolean => {
     const done = dispose(dataId, force);
-    const transforms = entries.get(dataId);
-    if (transforms != null && !backend.dataIdMap.has(dataId)) {
+    const cached = entries.get(dataId);
+    if (cached != null && !backend.dataIdMap.has(dataId)) {
       entries.delete(dataId);
-      for (const u of transforms.values()) for (const info of u) dispose(info.dataId, true);
+      for (const info of cached.u) dispose(info.dataId, true);
     }
     return done;
   };
@@ -154,16 +159,14 @@ export function releaseWinogradFilters(): void {
   const backend = tf.backend() as BackendWasm;
   const cache = transformedFilters.get(backend);
   if (cache == null) return;
-  for (const transforms of cache.values()) for (const u of transforms.values()) for (const info of u) backend.disposeData(info.dataId);
+  for (const { u } of cache.values()) for (const info of u) backend.disposeData(info.dataId);
   cache.clear();
 }
 
-/** How many transformed filters (one per filter and tile size) are cached on the current wasm backend (tests). */
+/** How many transformed filters (one per filter) are cached on the current wasm backend (tests). */
 export function cachedWinogradFilters(): number {
   if (tf.getBackend() !== 'wasm') return 0;
-  let count = 0;
-  for (const transforms of transformedFilters.get(tf.backend() as BackendWasm)?.values() ?? []) count += transforms.size;
-  return count;
+  return transformedFilters.get(tf.backend() as BackendWasm)?.size ?? 0;
 }
 
 /** Whether a filter has a Winograd transform cached on `backend` (it has been used before, and is held). */
@@ -228,9 +231,8 @@ function filterTransform2(h: Float32Array, g: number, size: number, u: Int32Arra
 /** U_p = (G g Gᵀ)_p as (m+2)² tensors [1, 1, Ci, Co] of their own (each a 1×1 filter), cached per filter. */
 function transformFilter(backend: BackendWasm, filter: tf.TensorInfo, variant: Variant): tf.TensorInfo[] {
   const cache = filterCache(backend);
-  let transforms = cache.get(filter.dataId);
-  const cached = transforms?.get(variant.m);
-  if (cached != null) return cached;
+  const cached = cache.get(filter.dataId);
+  if (cached?.m === variant.m) return cached.u;
   const [, , ci, co] = filter.shape;
   const offsets = new Int32Array(variant.positions);
   const u: tf.TensorInfo[] = [];
@@ -242,10 +244,8 @@ function transformFilter(backend: BackendWasm, filter: tf.TensorInfo, variant: V
   }
   variant.filterTransform(heapOf(backend, filter), offsetOf(backend, filter), ci * co, offsets);
   // One transform per filter: a filter moving to F(4,3) (its second use) gives its F(2,3) one back.
-  if (transforms == null) cache.set(filter.dataId, (transforms = new Map()));
-  for (const other of transforms.values()) free(backend, other);
-  transforms.clear();
-  transforms.set(variant.m, u);
+  if (cached != null) free(backend, cached.u);
+  cache.set(filter.dataId, { m: variant.m, u });
   return u;
 }
 
